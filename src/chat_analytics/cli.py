@@ -1,0 +1,55 @@
+"""The `chat-analytics` command line: a thin layer over one module per pipeline stage.
+
+Each stage module exposes ``add_arguments(parser)`` and ``run(args) -> int``; this file only
+wires them up and turns :class:`ChatAnalyticsError` into a message and an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from chat_analytics import __version__
+from chat_analytics.errors import ChatAnalyticsError
+
+# command name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("chat_analytics.generate", "write a synthetic world of SDK export files"),
+    "land": ("chat_analytics.land", "land export files into the raw schema"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chat-analytics",
+        description="Chatbot conversation analytics on dbt + DuckDB.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except ChatAnalyticsError as exc:
+        print(f"chat-analytics {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"chat-analytics {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

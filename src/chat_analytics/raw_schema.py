@@ -1,0 +1,99 @@
+"""The landing contract: DDL of the `raw` schema that `land` writes and dbt's sources read.
+
+Every raw table carries lineage columns — ``load_id`` (a row of ``raw.loads``; increasing in
+landing order), ``file_name``, ``line_number`` (1-based), ``landed_at`` (UTC) — and ``raw_line``,
+the original line as text. Envelope scalars land as VARCHAR exactly as sent (timestamps
+included: staging parses them and rejects what does not parse), nested objects as JSON.
+All ``*_at`` columns are UTC ``timestamp`` (without time zone).
+"""
+
+from __future__ import annotations
+
+from chat_analytics.formats import (
+    RUDDERSTACK_OBJECTS,
+    RUDDERSTACK_SCALARS,
+    SEGMENT_OBJECTS,
+    SEGMENT_SCALARS,
+    SNOWPLOW_FIELDS,
+)
+
+RAW_SCHEMA = "raw"
+LINEAGE_COLUMNS = {
+    "load_id": "bigint not null",
+    "file_name": "varchar not null",
+    "line_number": "bigint not null",
+    "landed_at": "timestamp not null",
+}
+EVENT_TABLES = {
+    "segment": "segment_events",
+    "rudderstack": "rudderstack_events",
+    "snowplow": "snowplow_events",
+}
+
+
+def _json_source_columns(scalars: dict[str, str], objects: dict[str, str]) -> dict[str, str]:
+    columns = dict(LINEAGE_COLUMNS)
+    columns.update({name: "varchar" for name in scalars})
+    columns.update({name: "json" for name in objects})
+    columns["raw_line"] = "varchar not null"
+    return columns
+
+
+def _snowplow_columns() -> dict[str, str]:
+    columns = dict(LINEAGE_COLUMNS)
+    # All 131 fields as text; an empty field is NULL. contexts / unstruct_event /
+    # derived_contexts stay text too, so a malformed one is kept as sent, not lost.
+    columns.update({name: "varchar" for name in SNOWPLOW_FIELDS})
+    columns["raw_line"] = "varchar not null"
+    return columns
+
+
+TABLE_COLUMNS: dict[str, dict[str, str]] = {
+    "segment_events": _json_source_columns(SEGMENT_SCALARS, SEGMENT_OBJECTS),
+    "rudderstack_events": _json_source_columns(RUDDERSTACK_SCALARS, RUDDERSTACK_OBJECTS),
+    "snowplow_events": _snowplow_columns(),
+    "loads": {
+        "load_id": "bigint primary key",
+        "source": "varchar not null",
+        "path": "varchar not null",
+        "content_hash": "varchar not null",  # sha256 of the file's bytes as stored (gz: compressed)
+        "bytes": "bigint not null",
+        "lines": "bigint not null",
+        "landed_rows": "bigint not null",
+        "rejected_lines": "bigint not null",
+        "status": "varchar not null",  # 'landed'
+        "started_at": "timestamp not null",
+        "finished_at": "timestamp not null",
+    },
+    "rejected_lines": {
+        "load_id": "bigint not null",
+        "source": "varchar not null",
+        "file_name": "varchar not null",
+        "line_number": "bigint not null",
+        # invalid_utf8 | invalid_json | not_an_object | empty_object | wrong_field_count
+        "reason": "varchar not null",
+        "raw_line": "varchar not null",  # the line as text (invalid UTF-8 bytes replaced)
+        "raw_bytes": "blob not null",  # the line exactly as read, without its newline
+        "landed_at": "timestamp not null",
+    },
+}
+
+REJECTION_REASONS = (
+    "invalid_utf8",
+    "invalid_json",
+    "not_an_object",
+    "empty_object",
+    "wrong_field_count",
+)
+
+
+def create_table_sql(table: str) -> str:
+    columns = ",\n    ".join(f'"{name}" {kind}' for name, kind in TABLE_COLUMNS[table].items())
+    return f"create table if not exists {RAW_SCHEMA}.{table} (\n    {columns}\n)"
+
+
+def ensure_raw_schema(con) -> None:
+    """Create the raw schema and its tables if they do not exist (idempotent)."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    for table in TABLE_COLUMNS:
+        con.execute(create_table_sql(table))
