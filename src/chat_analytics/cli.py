@@ -17,6 +17,9 @@ from chat_analytics.errors import ChatAnalyticsError
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("chat_analytics.generate", "write a synthetic world of SDK export files"),
     "land": ("chat_analytics.land", "land export files into the raw schema"),
+    "publish": ("chat_analytics.publish", "publish the marts to BI if the last build passed"),
+    "nightly": ("chat_analytics.nightly", "land, check freshness, build, publish if green, report"),
+    "demo": ("chat_analytics.demo", "generate a sample and run the whole pipeline on it"),
 }
 
 

@@ -3,8 +3,14 @@
 Every raw table carries lineage columns — ``load_id`` (a row of ``raw.loads``; increasing in
 landing order), ``file_name``, ``line_number`` (1-based), ``landed_at`` (UTC) — and ``raw_line``,
 the original line as text. Envelope scalars land as VARCHAR exactly as sent (timestamps
-included: staging parses them and rejects what does not parse), nested objects as JSON.
-All ``*_at`` columns are UTC ``timestamp`` (without time zone).
+included: staging parses them and rejects what does not parse; a JSON number or object sent
+where a string was expected lands as its JSON text), nested objects as JSON (NULL when the key
+is absent or null). Snowplow's 131 fields land as VARCHAR, an empty field as NULL.
+All ``*_at`` columns are UTC ``timestamp`` (without time zone); ``file_name`` and
+``raw.loads.path`` are absolute paths.
+
+Every line of a landed file is in exactly one place: a row of its source's events table or a
+row of ``raw.rejected_lines``. Per file, ``raw.loads.lines = landed_rows + rejected_lines``.
 """
 
 from __future__ import annotations
@@ -31,11 +37,14 @@ EVENT_TABLES = {
 }
 
 
+RAW_LINE = "varchar not null"
+
+
 def _json_source_columns(scalars: dict[str, str], objects: dict[str, str]) -> dict[str, str]:
     columns = dict(LINEAGE_COLUMNS)
     columns.update({name: "varchar" for name in scalars})
     columns.update({name: "json" for name in objects})
-    columns["raw_line"] = "varchar not null"
+    columns["raw_line"] = RAW_LINE
     return columns
 
 
@@ -44,7 +53,7 @@ def _snowplow_columns() -> dict[str, str]:
     # All 131 fields as text; an empty field is NULL. contexts / unstruct_event /
     # derived_contexts stay text too, so a malformed one is kept as sent, not lost.
     columns.update({name: "varchar" for name in SNOWPLOW_FIELDS})
-    columns["raw_line"] = "varchar not null"
+    columns["raw_line"] = RAW_LINE
     return columns
 
 
@@ -61,7 +70,8 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
         "lines": "bigint not null",
         "landed_rows": "bigint not null",
         "rejected_lines": "bigint not null",
-        "status": "varchar not null",  # 'landed'
+        # 'landed': a file that cannot be read rolls back and leaves no row (it is retried).
+        "status": "varchar not null",
         "started_at": "timestamp not null",
         "finished_at": "timestamp not null",
     },

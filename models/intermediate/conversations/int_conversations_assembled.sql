@@ -1,0 +1,203 @@
+{%- set earliest = 'event_at asc, received_at asc nulls last, source asc, event_id asc' -%}
+{%- set latest = 'event_at desc, received_at desc nulls first, source desc, event_id desc' -%}
+
+with
+
+conversation_events as (
+    select * from {{ ref('int_conversation_events_stitched') }}
+),
+
+messages as (
+    select * from {{ ref('int_messages_deduplicated') }}
+),
+
+flag_events as (
+    select
+        *,
+        coalesce(event_name = 'intent_detected' and not is_fallback, false) as is_recognized_intent,
+        case when event_name = 'conversation_started' then 0 else 1 end as start_event_priority
+    from conversation_events
+),
+
+rank_events as (
+    select
+        *,
+        row_number() over (
+            partition by conversation_id, event_name order by {{ earliest }}
+        ) as earliest_of_name_rank,
+        row_number() over (
+            partition by conversation_id, event_name order by {{ latest }}
+        ) as latest_of_name_rank,
+        row_number() over (
+            partition by conversation_id, is_recognized_intent order by {{ earliest }}
+        ) as recognized_intent_rank,
+        row_number() over (
+            partition by conversation_id, channel is null order by start_event_priority asc, {{ earliest }}
+        ) as channel_rank,
+        row_number() over (
+            partition by conversation_id, bot_version is null order by start_event_priority asc, {{ earliest }}
+        ) as bot_version_rank,
+        row_number() over (
+            partition by conversation_id, stitched_user_id is null order by {{ earliest }}
+        ) as user_rank
+    from flag_events
+),
+
+summarise_events as (
+    select
+        conversation_id,
+
+        -- time span
+        min(case when event_name = 'conversation_started' then event_at end) as first_start_event_at,
+        min(event_at) as first_event_at,
+        max(event_at) as last_event_at,
+
+        -- attributes: the earliest conversation_started that carries one, else the earliest event
+        max(case when channel_rank = 1 then channel end) as channel,
+        max(case when bot_version_rank = 1 then bot_version end) as bot_version,
+
+        -- user: the stitched user of the earliest event that carries any id
+        max(case when user_rank = 1 then stitched_user_id end) as stitched_user_id,
+        count(case when user_rank = 1 and stitched_user_id is not null and is_identified then 1 end) > 0
+            as is_identified,
+
+        -- intents
+        count(case when event_name = 'intent_detected' then 1 end) as intents_detected,
+        count(case when event_name = 'intent_detected' and is_fallback then 1 end) as fallback_intents,
+        min(case when is_recognized_intent then event_at end) as recognized_at,
+        max(case when is_recognized_intent and recognized_intent_rank = 1 then intent end) as first_intent,
+
+        -- escalation and resolution: the earliest of each
+        min(case when event_name = 'conversation_escalated' then event_at end) as escalated_at,
+        max(
+            case when event_name = 'conversation_escalated' and earliest_of_name_rank = 1 then escalation_reason end
+        ) as escalation_reason,
+        min(case when event_name = 'conversation_resolved' then event_at end) as resolved_at,
+        max(
+            case when event_name = 'conversation_resolved' and earliest_of_name_rank = 1 then resolved_by end
+        ) as resolved_by,
+
+        -- satisfaction: the latest rating counts, the first one is the funnel milestone
+        max(case when event_name = 'satisfaction_rated' and latest_of_name_rank = 1 then rating end) as csat_rating,
+        min(case when event_name = 'satisfaction_rated' then event_at end) as rated_at
+    from rank_events
+    group by conversation_id
+),
+
+flag_messages as (
+    select
+        conversation_id,
+        sender,
+        sent_at,
+        min(case when sender = 'user' then sent_at end) over (partition by conversation_id) as first_user_message_at
+    from messages
+),
+
+summarise_messages as (
+    select
+        conversation_id,
+        count(case when sender = 'user' then 1 end) as user_messages,
+        count(case when sender = 'bot' then 1 end) as bot_messages,
+        count(case when sender = 'agent' then 1 end) as agent_messages,
+        min(first_user_message_at) as engaged_at,
+        min(case when sender in ('bot', 'agent') and sent_at >= first_user_message_at then sent_at end)
+            as first_response_at
+    from flag_messages
+    group by conversation_id
+),
+
+join_messages as (
+    select
+        events.*,
+        coalesce(messages.user_messages, 0) as user_messages,
+        coalesce(messages.bot_messages, 0) as bot_messages,
+        coalesce(messages.agent_messages, 0) as agent_messages,
+        messages.engaged_at,
+        messages.first_response_at
+    from summarise_events as events
+    left join summarise_messages as messages
+        on events.conversation_id = messages.conversation_id
+),
+
+derive_flags as (
+    select
+        *,
+        coalesce(first_start_event_at, first_event_at) as started_at,
+        first_start_event_at is not null as has_start_event,
+        user_messages >= 1 as is_engaged,
+        escalated_at is not null as is_escalated,
+        resolved_at is not null as is_resolved,
+        (escalated_at is not null or agent_messages > 0 or coalesce(resolved_by = 'agent', false)) as has_human,
+        -- as_of: the latest event_at among all valid chat events
+        max(last_event_at) over () as as_of
+    from join_messages
+),
+
+derive_outcomes as (
+    select
+        *,
+        case
+            when not is_engaged then 'not_engaged'
+            when has_human then 'escalated'
+            when is_resolved then 'contained'
+            when
+                last_event_at > {{ dbt.dateadd('minute', -1 * var('conversation_timeout_minutes'), 'as_of') }}
+                then 'in_progress'
+            else 'abandoned'
+        end as outcome
+    from derive_flags
+),
+
+assemble_conversations as (
+    select
+        -- keys and dimensions
+        conversation_id,
+        cast(started_at as date) as conversation_date,
+        started_at,
+        has_start_event,
+        coalesce(channel, 'unknown') as channel,
+        coalesce(bot_version, 'unknown') as bot_version,
+        {{ sha256_hex(dbt.concat([dbt.string_literal(var('pii_salt')), 'stitched_user_id'])) }} as user_key,
+
+        -- messages and intents
+        user_messages,
+        bot_messages,
+        agent_messages,
+        intents_detected,
+        fallback_intents,
+        is_engaged,
+        recognized_at is not null as is_recognized,
+        first_intent,
+
+        -- escalation, resolution, outcome
+        is_escalated,
+        escalated_at,
+        escalation_reason,
+        is_resolved,
+        resolved_at,
+        resolved_by,
+        has_human,
+        outcome,
+
+        -- satisfaction
+        csat_rating,
+        csat_rating >= 4 as is_satisfied,
+
+        -- durations
+        {{ seconds_between('engaged_at', 'first_response_at') }} as first_response_seconds,
+        {{ seconds_between('started_at', 'escalated_at') }} as seconds_to_escalation,
+        {{ seconds_between('started_at', 'resolved_at') }} as seconds_to_resolution,
+        last_event_at,
+        {{ seconds_between('started_at', 'last_event_at') }} as duration_seconds,
+
+        -- beyond fct_conversations: user identification, funnel milestones, evaluation time
+        is_identified,
+        engaged_at,
+        first_response_at,
+        recognized_at,
+        rated_at,
+        as_of
+    from derive_outcomes
+)
+
+select * from assemble_conversations

@@ -1,0 +1,43 @@
+with
+
+events as (
+    select * from {{ ref('int_events_unioned') }}
+),
+
+select_identity_links as (
+    select
+        anonymous_id,
+        user_id,
+        event_at,
+        received_at,
+        source,
+        event_id
+    from events
+    where
+        event_class in ('identity', 'chat', 'unmapped')
+        and anonymous_id is not null
+        and user_id is not null
+),
+
+rank_identity_links as (
+    select
+        *,
+        row_number() over (
+            partition by anonymous_id
+            order by event_at desc, received_at desc nulls first, source desc, event_id desc
+        ) as latest_link_rank,
+        count(*) over (partition by anonymous_id) as linking_events
+    from select_identity_links
+),
+
+pick_latest_links as (
+    select
+        anonymous_id,
+        user_id,
+        event_at as linked_at,
+        linking_events
+    from rank_identity_links
+    where latest_link_rank = 1
+)
+
+select * from pick_latest_links

@@ -1,0 +1,64 @@
+with
+
+conversation_events as (
+    select * from {{ ref('int_conversation_events_stitched') }}
+),
+
+select_message_events as (
+    select
+        source,
+        event_id,
+        event_at,
+        received_at,
+        conversation_id,
+        message_id,
+        sender,
+        message_length
+    from conversation_events
+    where event_name = 'message_sent'
+),
+
+key_messages as (
+    select
+        *,
+        -- one message per message_id within a conversation; an event without one is its own message
+        {{ dbt.hash(
+            "case when message_id is not null then "
+            ~ dbt.concat(["'message|'", "conversation_id", "'|'", "message_id"])
+            ~ " else "
+            ~ dbt.concat(["'event|'", "source", "'|'", "event_id"])
+            ~ " end"
+        ) }} as message_key
+    from select_message_events
+),
+
+rank_message_reports as (
+    select
+        *,
+        row_number() over (
+            partition by message_key
+            order by event_at asc, received_at asc nulls last, source asc, event_id asc
+        ) as report_rank,
+        row_number() over (
+            partition by message_key
+            order by
+                case when message_length is null then 1 else 0 end asc,
+                event_at asc, received_at asc nulls last, source asc, event_id asc
+        ) as length_rank
+    from key_messages
+),
+
+collapse_message_reports as (
+    select
+        message_key,
+        conversation_id,
+        message_id,
+        max(case when report_rank = 1 then sender end) as sender,
+        min(event_at) as sent_at,
+        max(case when length_rank = 1 then message_length end) as message_length,
+        count(*) as reporting_events
+    from rank_message_reports
+    group by message_key, conversation_id, message_id
+)
+
+select * from collapse_message_reports

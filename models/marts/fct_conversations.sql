@@ -1,0 +1,51 @@
+with
+
+conversations as (
+    select * from {{ ref('int_conversations_assembled') }}
+),
+
+select_conversation_columns as (
+    select
+        -- keys and dimensions
+        conversation_id,
+        conversation_date,
+        started_at,
+        has_start_event,
+        channel,
+        bot_version,
+        user_key,
+
+        -- messages and intents
+        user_messages,
+        bot_messages,
+        agent_messages,
+        intents_detected,
+        fallback_intents,
+        is_engaged,
+        is_recognized,
+        first_intent,
+
+        -- escalation, resolution, outcome
+        is_escalated,
+        escalated_at,
+        escalation_reason,
+        is_resolved,
+        resolved_at,
+        resolved_by,
+        has_human,
+        outcome,
+
+        -- satisfaction
+        csat_rating,
+        is_satisfied,
+
+        -- durations
+        first_response_seconds,
+        seconds_to_escalation,
+        seconds_to_resolution,
+        last_event_at,
+        duration_seconds
+    from conversations
+)
+
+select * from select_conversation_columns

@@ -1,0 +1,269 @@
+"""Reading an export file as numbered lines, in bounded chunks, without a Python loop per line.
+
+A file (plain or gzip, told by its magic bytes) is read in blocks of about ``block_bytes`` that
+end at a newline; a block is split into lines by Arrow (``split_pattern``) and its UTF-8 is
+validated once. Only a block that fails validation is searched (by bisection, with the same
+validator) for its bad lines, which are set aside as ``invalid_utf8``. For JSON sources, lines
+that DuckDB's lenient JSON parser would accept but RFC 8259 does not (trailing commas,
+``NaN``/``Infinity``) are found by one regular-expression scan of the block and checked strictly
+by Python's parser; they are set aside as ``invalid_json``. Everything else goes to DuckDB.
+
+A line is a run of bytes ending in a newline (``\\n``, which is not part of it); a last line
+without one counts too. Line numbers are 1-based.
+"""
+
+from __future__ import annotations
+
+import array
+import gzip
+import hashlib
+import json
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+DEFAULT_BLOCK_BYTES = 32 << 20
+ROWS_PER_BATCH = 8192
+CHUNK_SCHEMA = pa.schema([("line_number", pa.int64()), ("line", pa.string())])
+GZIP_MAGIC = b"\x1f\x8b"
+
+# A superset of the places where DuckDB's JSON parser (yyjson with trailing commas and
+# inf/nan allowed) is more lenient than RFC 8259: a comma before a closing bracket, and a
+# NaN/Infinity literal where a value starts. Lines it matches are parsed strictly by Python.
+LENIENT_JSON = r"(?m),[ \t\r]*[\]}]|(?:[:,\[]|^)[ \t\r]*[-+]?(?i:nan|inf)"
+
+
+@dataclass
+class Rejected:
+    """A line set aside before it reaches DuckDB: its number, reason and exact bytes."""
+
+    line_number: int
+    reason: str
+    raw_bytes: bytes
+
+
+@dataclass
+class Chunk:
+    """Consecutive lines of one file: those for DuckDB, and those already rejected."""
+
+    first_line: int
+    line_count: int
+    bytes_read: int
+    lines: pa.Table  # line_number int64, line string: valid UTF-8, in file order
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """SHA-256 (hex) and size of the file's bytes as stored (for gzip: the compressed bytes)."""
+    with open(path, "rb", buffering=0) as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+        size = handle.tell()
+    return digest.hexdigest(), size
+
+
+def is_gzip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def open_export(path: Path) -> BinaryIO:
+    """The file's uncompressed bytes: gzip (any number of members) or plain."""
+    if is_gzip(path):
+        return gzip.GzipFile(filename=path, mode="rb")
+    return open(path, "rb", buffering=0)
+
+
+def blocks(handle: BinaryIO, block_bytes: int) -> Iterator[memoryview]:
+    """Whole lines of the stream, in blocks ending in ``\\n`` (the last one may not). A block
+    is a view of a reused buffer: it is valid until the next block is asked for.
+    """
+    buffer = bytearray(block_bytes)
+    filled = 0
+    at_eof = False
+    while not at_eof:
+        view = memoryview(buffer)
+        while filled < len(buffer):
+            count = handle.readinto(view[filled:])
+            if not count:
+                at_eof = True
+                break
+            filled += count
+        if at_eof:
+            if filled:
+                yield memoryview(buffer)[:filled]
+            return
+        cut = buffer.rfind(b"\n", 0, filled) + 1
+        if cut == 0:  # one line longer than the buffer: read on into a bigger one
+            bigger = bytearray(2 * len(buffer))
+            bigger[:filled] = memoryview(buffer)[:filled]
+            buffer = bigger
+            continue
+        yield memoryview(buffer)[:cut]
+        tail = filled - cut
+        buffer[:tail] = buffer[cut:filled]
+        filled = tail
+
+
+def _whole_block(block: memoryview, kind: pa.DataType) -> pa.Array:
+    """A one-element Arrow array over the block's bytes (no copy)."""
+    offsets = pa.py_buffer(array.array("q", [0, len(block)]))
+    return pa.Array.from_buffers(kind, 1, [None, offsets, pa.py_buffer(block)])
+
+
+def _split(whole: pa.Array, ends_with_newline: bool) -> pa.Array:
+    pattern = b"\n" if pa.types.is_large_binary(whole.type) else "\n"
+    lines = pc.split_pattern(whole, pattern).flatten()
+    if ends_with_newline:  # the text after the final newline is not a line
+        lines = lines.slice(0, len(lines) - 1)
+    return lines
+
+
+def _line_numbers(first: int, count: int) -> pa.Array:
+    values = array.array("q", range(first, first + count))
+    return pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(values)])
+
+
+def _is_utf8(lines: pa.Array) -> bool:
+    try:
+        lines.view(pa.large_string()).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _invalid_utf8(lines: pa.Array, start: int = 0, stop: int | None = None) -> list[int]:
+    """Indices of the lines (binary) that are not valid UTF-8, found by bisection: a block
+    with a few bad lines costs a few validations of its bytes, not a Python loop per line."""
+    stop = len(lines) if stop is None else stop
+    if stop <= start or _is_utf8(lines.slice(start, stop - start)):
+        return []
+    if stop - start == 1:
+        return [start]
+    middle = (start + stop) // 2
+    return _invalid_utf8(lines, start, middle) + _invalid_utf8(lines, middle, stop)
+
+
+def _without(count: int, indices: list[int]) -> pa.Array:
+    """A filter mask of ``count`` entries, false at ``indices``."""
+    keep = [True] * count
+    for index in indices:
+        keep[index] = False
+    return pa.array(keep, pa.bool_())
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _is_strict_json(line: str) -> bool:
+    try:
+        json.loads(line, parse_constant=_reject_constant)
+    except ValueError:
+        return False
+    return True
+
+
+def _chunk(block: memoryview, first_line: int, ends_with_newline: bool, json_lines: bool) -> Chunk:
+    rejected: list[Rejected] = []
+    whole = _whole_block(block, pa.large_string())
+    try:
+        whole.validate(full=True)
+    except pa.ArrowInvalid:
+        whole = None
+    if whole is not None:
+        lines = _split(whole, ends_with_newline)
+        numbers = _line_numbers(first_line, len(lines))
+        count = len(lines)
+    else:  # invalid UTF-8 somewhere in the block: find the lines, keep the rest
+        raw = _split(_whole_block(block, pa.large_binary()), ends_with_newline)
+        count = len(raw)
+        bad = _invalid_utf8(raw)
+        for index in bad:
+            rejected.append(Rejected(first_line + index, "invalid_utf8", raw[index].as_py()))
+        keep = _without(len(raw), bad)
+        lines = raw.filter(keep).cast(pa.large_string())
+        numbers = _line_numbers(first_line, count).filter(keep)
+        whole = _whole_block(block, pa.large_binary())
+    if json_lines and pc.any(pc.match_substring_regex(whole, LENIENT_JSON)).as_py():
+        suspects = pc.match_substring_regex(lines, LENIENT_JSON)
+        bad = [
+            index
+            for index in pc.indices_nonzero(suspects).to_pylist()
+            if not _is_strict_json(lines[index].as_py())
+        ]
+        if bad:
+            for index in bad:
+                line_number = numbers[index].as_py()
+                rejected.append(
+                    Rejected(line_number, "invalid_json", lines[index].as_py().encode("utf-8"))
+                )
+            mask = _without(len(lines), bad)
+            lines = lines.filter(mask)
+            numbers = numbers.filter(mask)
+    rejected.sort(key=lambda item: item.line_number)
+    table = pa.Table.from_arrays([numbers, lines.cast(pa.string())], schema=CHUNK_SCHEMA)
+    # Several record batches, so that DuckDB scans (and parses) them on all its threads.
+    table = pa.Table.from_batches(table.to_batches(max_chunksize=ROWS_PER_BATCH), table.schema)
+    return Chunk(first_line, count, len(block), table, rejected)
+
+
+def read_chunks(
+    path: Path, *, json_lines: bool = False, block_bytes: int = DEFAULT_BLOCK_BYTES
+) -> Iterator[Chunk]:
+    """The file's lines as chunks, in order; memory stays near a few ``block_bytes``.
+
+    ``json_lines``: set aside the lines that are not strict JSON (see the module doc).
+    """
+    next_line = 1
+    with open_export(path) as handle:
+        for block in blocks(handle, block_bytes):
+            chunk = _chunk(block, next_line, block[-1:] == b"\n", json_lines)
+            next_line += chunk.line_count
+            yield chunk
+
+
+_DONE = object()
+
+
+def prefetched(items: Iterable, depth: int = 2) -> Iterator:
+    """Iterate ``items`` in a background thread, ``depth`` items ahead (Arrow, zlib and file
+    reads release the GIL, so reading the next chunk overlaps DuckDB working on this one).
+    An exception raised while producing is re-raised here, in order.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                slots.put(item)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            slots.put(exc)
+        else:
+            slots.put(_DONE)
+
+    worker = threading.Thread(target=produce, name="land-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                slots.get(timeout=0.05)
+            except queue.Empty:
+                pass

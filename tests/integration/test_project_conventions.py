@@ -1,0 +1,287 @@
+"""The project follows its own checklist (STYLE.md, SPEC §7), read from dbt's parsed manifest.
+
+Each check is a function from the manifest to a list of violations, so that a failure names every
+offender; test_checks_can_fail feeds them a manifest full of violations to prove none is vacuous.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+PACKAGE = "chat_analytics"
+SPEC_MARTS = (
+    "fct_conversations",
+    "fct_messages",
+    "dim_users",
+    "conversation_metrics_daily",
+    "conversation_funnel_daily",
+    "intent_metrics_daily",
+    "event_quality_daily",
+    "event_rejections",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# checks: manifest -> violations
+# ---------------------------------------------------------------------------------------------
+def models(manifest: dict) -> dict[str, dict]:
+    return {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["package_name"] == PACKAGE
+    }
+
+
+def in_staging(node: dict) -> bool:
+    return node["original_file_path"].replace("\\", "/").startswith("models/staging/")
+
+
+def models_without_description(manifest: dict) -> list[str]:
+    return sorted(n["name"] for n in models(manifest).values() if not n["description"].strip())
+
+
+def columns_without_description(
+    manifest: dict, actual_columns: dict[str, list[str]] | None = None
+) -> list[str]:
+    """Documented columns with an empty description, and (when the built relations' columns are
+    given, by model name) columns a model produces that are not documented at all."""
+    out = []
+    for node in models(manifest).values():
+        documented = {name.lower(): col for name, col in node["columns"].items()}
+        for name, col in documented.items():
+            if not (col.get("description") or "").strip():
+                out.append(f"{node['name']}.{name}: empty description")
+        for name in (actual_columns or {}).get(node["name"], []):
+            if name.lower() not in documented:
+                out.append(f"{node['name']}.{name}: not documented")
+    return sorted(out)
+
+
+def is_unique_combination(test: dict) -> bool:
+    return (
+        (test.get("test_metadata") or {}).get("name", "").endswith("unique_combination_of_columns")
+    )
+
+
+def models_without_primary_key_test(manifest: dict) -> list[str]:
+    tested: dict[str, dict[str, set[str]]] = {}
+    combined: set[str] = set()
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test":
+            continue
+        meta = node.get("test_metadata") or {}
+        target = node.get("attached_node") or next(
+            (d for d in node["depends_on"]["nodes"] if d.startswith("model.")), None
+        )
+        if target is None:
+            continue
+        if is_unique_combination(node):
+            combined.add(target)
+        column = node.get("column_name") or (meta.get("kwargs") or {}).get("column_name")
+        if meta.get("name") in ("unique", "not_null") and column:
+            tested.setdefault(target, {}).setdefault(column.lower(), set()).add(meta["name"])
+    out = []
+    for uid, node in models(manifest).items():
+        single = any(kinds >= {"unique", "not_null"} for kinds in tested.get(uid, {}).values())
+        if not (single or uid in combined):
+            out.append(node["name"])
+    return sorted(out)
+
+
+def sources_without_freshness(manifest: dict) -> list[str]:
+    out = []
+    for source in manifest["sources"].values():
+        if source["package_name"] != PACKAGE:
+            continue
+        freshness = source.get("freshness") or (source.get("config") or {}).get("freshness") or {}
+        thresholds = [
+            (freshness.get(kind) or {}).get("count") for kind in ("warn_after", "error_after")
+        ]
+        loaded_at = source.get("loaded_at_field") or source.get("loaded_at_query")
+        if not any(t is not None for t in thresholds) or not loaded_at:
+            out.append(f"{source['source_name']}.{source['name']}")
+    return sorted(out)
+
+
+def marts_without_enforced_contract(manifest: dict) -> list[str]:
+    return sorted(
+        n["name"]
+        for n in models(manifest).values()
+        if n["schema"] == "marts" and not (n["config"].get("contract") or {}).get("enforced")
+    )
+
+
+def source_calls_outside_staging(manifest: dict) -> list[str]:
+    return sorted(
+        n["original_file_path"]
+        for n in models(manifest).values()
+        if n.get("sources") and not in_staging(n)
+    )
+
+
+def staging_models_on_staging_models(manifest: dict) -> list[str]:
+    staging = {uid for uid, n in models(manifest).items() if in_staging(n)}
+    out = []
+    for uid in sorted(staging):
+        node = manifest["nodes"][uid]
+        for parent in node["depends_on"]["nodes"]:
+            if parent in staging:
+                out.append(f"{node['name']} -> {manifest['nodes'][parent]['name']}")
+    return out
+
+
+def missing_spec_marts(manifest: dict) -> list[str]:
+    present = {n["name"] for n in models(manifest).values() if n["schema"] == "marts"}
+    return [name for name in SPEC_MARTS if name not in present]
+
+
+# ---------------------------------------------------------------------------------------------
+# the real project
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory, tools) -> dict:
+    tmp = tmp_path_factory.mktemp("parse")
+    result = tools.run_dbt(["parse"], tmp / "parse.duckdb", tmp)
+    assert result.returncode == 0, tools.describe(result)
+    data = json.loads((tmp / "target" / "manifest.json").read_text())
+    assert models(data), "the manifest has no models"
+    return data
+
+
+def assert_none(violations: list[str], what: str) -> None:
+    assert not violations, f"{what}:\n  " + "\n  ".join(violations)
+
+
+def test_every_model_has_a_description(manifest):
+    assert_none(models_without_description(manifest), "models without a description")
+
+
+def test_every_column_has_a_description(manifest, hand_warehouse, tools):
+    """Documented columns are described, and every column a built model has is documented
+    (relations come from the hand-fixture warehouse; models it could not build are skipped)."""
+    actual = {}
+    for node in models(manifest).values():
+        cols = tools.columns_of(
+            hand_warehouse.db, node["schema"], node.get("alias") or node["name"]
+        )
+        if cols:
+            actual[node["name"]] = cols
+    assert actual, "no model relation found in the built warehouse"
+    assert_none(columns_without_description(manifest, actual), "columns without a description")
+
+
+def test_every_model_has_a_primary_key_test(manifest):
+    assert_none(models_without_primary_key_test(manifest), "models without a primary-key test")
+
+
+def test_every_source_has_freshness(manifest):
+    assert any(s["package_name"] == PACKAGE for s in manifest["sources"].values()), "no sources"
+    assert_none(sources_without_freshness(manifest), "sources without freshness")
+
+
+def test_every_mart_has_an_enforced_contract(manifest):
+    assert_none(marts_without_enforced_contract(manifest), "marts without an enforced contract")
+
+
+def test_source_only_in_staging(manifest):
+    assert_none(source_calls_outside_staging(manifest), "source() outside models/staging")
+
+
+def test_no_staging_model_depends_on_another(manifest):
+    assert_none(staging_models_on_staging_models(manifest), "staging models on staging models")
+
+
+def test_spec_marts_exist(manifest):
+    assert_none(missing_spec_marts(manifest), "marts named in SPEC missing from schema marts")
+
+
+# ---------------------------------------------------------------------------------------------
+# every check can fail
+# ---------------------------------------------------------------------------------------------
+def fake_model(name, path, schema, *, description="d", columns=None, enforced=False, **extra):
+    node = {
+        "resource_type": "model",
+        "package_name": PACKAGE,
+        "name": name,
+        "alias": name,
+        "description": description,
+        "columns": {c: {"name": c, "description": d} for c, d in (columns or {}).items()},
+        "config": {"contract": {"enforced": enforced}},
+        "schema": schema,
+        "original_file_path": path,
+        "depends_on": {"nodes": extra.get("parents", []), "macros": []},
+        "sources": extra.get("sources", []),
+    }
+    return f"model.{PACKAGE}.{name}", node
+
+
+def fake_test(name, model, column):
+    uid = f"test.{PACKAGE}.{name}_{model}_{column}"
+    node = {
+        "resource_type": "test",
+        "package_name": PACKAGE,
+        "name": f"{name}_{model}_{column}",
+        "test_metadata": {"name": name, "kwargs": {"column_name": column}},
+        "attached_node": f"model.{PACKAGE}.{model}",
+        "column_name": column,
+        "depends_on": {"nodes": [f"model.{PACKAGE}.{model}"], "macros": []},
+    }
+    return uid, node
+
+
+def test_checks_can_fail():
+    nodes = dict(
+        [
+            fake_model(
+                "stg_a__events",
+                "models/staging/a/stg_a__events.sql",
+                "staging",
+                sources=[["a", "events"]],
+                columns={"event_id": "the id"},
+            ),
+            fake_model(
+                "stg_b__events",
+                "models/staging/b/stg_b__events.sql",
+                "staging",
+                description=" ",
+                parents=[f"model.{PACKAGE}.stg_a__events"],
+                columns={"event_id": ""},
+            ),
+            fake_model(
+                "fct_conversations",
+                "models/marts/fct_conversations.sql",
+                "marts",
+                sources=[["a", "events"]],
+                columns={"conversation_id": "key"},
+            ),
+            fake_test("unique", "stg_a__events", "event_id"),
+            fake_test("not_null", "stg_a__events", "event_id"),
+            fake_test("unique", "fct_conversations", "conversation_id"),
+        ]
+    )
+    fake = {
+        "nodes": nodes,
+        "sources": {
+            f"source.{PACKAGE}.a.events": {
+                "package_name": PACKAGE,
+                "source_name": "a",
+                "name": "events",
+                "freshness": {"warn_after": {"count": None}, "error_after": {"count": None}},
+                "loaded_at_field": "landed_at",
+            }
+        },
+    }
+    assert models_without_description(fake) == ["stg_b__events"]
+    assert columns_without_description(fake, {"stg_a__events": ["event_id", "extra"]}) == [
+        "stg_a__events.extra: not documented",
+        "stg_b__events.event_id: empty description",
+    ]
+    assert models_without_primary_key_test(fake) == ["fct_conversations", "stg_b__events"]
+    assert sources_without_freshness(fake) == ["a.events"]
+    assert marts_without_enforced_contract(fake) == ["fct_conversations"]
+    assert source_calls_outside_staging(fake) == ["models/marts/fct_conversations.sql"]
+    assert staging_models_on_staging_models(fake) == ["stg_b__events -> stg_a__events"]
+    assert "dim_users" in missing_spec_marts(fake)
+    assert "fct_conversations" not in missing_spec_marts(fake)
