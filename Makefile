@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	mkdir -p warehouse/.tmp
-	CHAT_ANALYTICS_DB=warehouse/lint.duckdb $(BIN)/sqlfluff lint models macros analyses tests/data_tests
+	CHAT_ANALYTICS_DB=warehouse/lint.duckdb $(BIN)/sqlfluff lint models analyses tests/data_tests
 
 pytest: install
 	$(BIN)/pytest

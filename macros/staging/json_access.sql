@@ -9,7 +9,7 @@
 {%- endmacro %}
 
 {% macro duckdb__json_parsed(text_expr) -%}
-    case when json_valid({{ text_expr }}) then cast({{ text_expr }} as json) end
+    try_cast({{ text_expr }} as json)
 {%- endmacro %}
 
 {% macro default__json_parsed(text_expr) -%}
@@ -17,21 +17,34 @@
 {%- endmacro %}
 
 
-{#- The top-level members `keys` of a JSON object, parsed once; read them with json_field. -#}
+{#- The members `keys` of a JSON object, parsed once; read them with json_field. An item of
+    `keys` is a member name, or a mapping {name: [keys]} for a member that is itself an object
+    whose members are wanted (read with json_field(json_field(fields, name), key)). -#}
 {% macro json_object_fields(json_expr, keys) -%}
     {{ return(adapter.dispatch('json_object_fields', 'chat_analytics')(json_expr, keys)) }}
 {%- endmacro %}
 
 {% macro duckdb__json_object_fields(json_expr, keys) -%}
-    {%- set members = [] -%}
-    {%- for key in keys -%}
-        {%- do members.append('"' ~ key ~ '":"JSON"') -%}
-    {%- endfor -%}
-    json_transform({{ json_expr }}, '{{ "{" ~ members | join(",") ~ "}" }}')
+    json_transform({{ json_expr }}, '{{ duckdb_json_transform_spec(keys) }}')
 {%- endmacro %}
 
 {% macro default__json_object_fields(json_expr, keys) -%}
     cast({{ json_expr }} as jsonb)
+{%- endmacro %}
+
+{#- DuckDB json_transform structure for json_object_fields: leaves stay JSON fragments. -#}
+{% macro duckdb_json_transform_spec(keys) -%}
+    {%- set members = [] -%}
+    {%- for key in keys -%}
+        {%- if key is mapping -%}
+            {%- for name, nested in key.items() -%}
+                {%- do members.append('"' ~ name ~ '":' ~ duckdb_json_transform_spec(nested)) -%}
+            {%- endfor -%}
+        {%- else -%}
+            {%- do members.append('"' ~ key ~ '":"JSON"') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- '{' ~ members | join(',') ~ '}' -}}
 {%- endmacro %}
 
 
@@ -49,26 +62,26 @@
 {%- endmacro %}
 
 
-{#- The `data` of the first entity of a Snowplow self-describing array (`{"schema": …,
-    "data": [{"schema": "iglu:…", "data": {…}}, …]}`) whose schema URI starts with
-    `schema_prefix`, as a JSON fragment; NULL when there is none. -#}
-{% macro json_entity_data(contexts_expr, schema_prefix) -%}
-    {{ return(adapter.dispatch('json_entity_data', 'chat_analytics')(contexts_expr, schema_prefix)) }}
+{#- The members `keys` of the `data` of the first entity of a Snowplow self-describing array
+    (`{"schema": …, "data": [{"schema": "iglu:…", "data": {…}}, …]}`) whose schema URI starts
+    with `schema_prefix`, parsed once like json_object_fields; all NULL when there is none. -#}
+{% macro json_entity_fields(contexts_expr, schema_prefix, keys) -%}
+    {{ return(adapter.dispatch('json_entity_fields', 'chat_analytics')(contexts_expr, schema_prefix, keys)) }}
 {%- endmacro %}
 
-{% macro duckdb__json_entity_data(contexts_expr, schema_prefix) -%}
+{% macro duckdb__json_entity_fields(contexts_expr, schema_prefix, keys) -%}
+    {%- set spec = '{"data":[{"schema":"VARCHAR","data":' ~ duckdb_json_transform_spec(keys) ~ '}]}' -%}
     list_filter(
-        json_transform({{ contexts_expr }}, '{"data":[{"schema":"VARCHAR","data":"JSON"}]}').data,
+        json_transform({{ contexts_expr }}, '{{ spec }}').data,
         lambda entity: starts_with(entity.schema, '{{ schema_prefix }}')
     )[1].data
 {%- endmacro %}
 
-{% macro default__json_entity_data(contexts_expr, schema_prefix) -%}
-    nullif(
+{% macro default__json_entity_fields(contexts_expr, schema_prefix, keys) -%}
+    (
         jsonb_path_query_first(
             {{ contexts_expr }}, '$.data[*] ? (@.schema starts with "{{ schema_prefix }}")'
-        ) -> 'data',
-        'null'::jsonb
+        ) -> 'data'
     )
 {%- endmacro %}
 

@@ -6,6 +6,15 @@
     {{ return(adapter.dispatch('normalised_event_name', 'chat_analytics')(name_expr)) }}
 {%- endmacro %}
 
+{% macro duckdb__normalised_event_name(name_expr) -%}
+    {#- A name that is already normalised (the usual case for Snowplow's Iglu names) skips the
+        three rewrites: one cheap match instead of them on every row. -#}
+    case
+        when regexp_full_match({{ name_expr }}, '[a-z0-9]+(_[a-z0-9]+)*') then {{ name_expr }}
+        else {{ default__normalised_event_name(name_expr) }}
+    end
+{%- endmacro %}
+
 {% macro default__normalised_event_name(name_expr) -%}
     nullif(
         trim(

@@ -6,11 +6,12 @@
 {%- endmacro %}
 
 {% macro duckdb__parsed_iso8601_timestamp(text_expr) -%}
-    {#- `Z` (the common case) parses as UTC without time-zone arithmetic; any other zone goes
-        through timestamptz and its epoch, which no session setting changes. -#}
+    {#- `Z` (the common case) is dropped and the rest read as UTC, without time-zone arithmetic;
+        any other zone goes through timestamptz and its epoch, which no session setting changes. -#}
     case
-        when {{ text_expr }} like '%Z' then try_cast({{ text_expr }} as timestamp)
-        when regexp_matches({{ text_expr }}, '\d:\d\d(:\d\d([.,]\d+)?)? ?([zZ]|[+-]\d\d(:?\d\d)?)$')
+        when {{ text_expr }} like '%Z' or {{ text_expr }} like '%z'
+            then try_cast(left({{ text_expr }}, length({{ text_expr }}) - 1) as timestamp)
+        when regexp_matches({{ text_expr }}, '\d:\d\d(:\d\d([.,]\d+)?)? ?[+-]\d\d(:?\d\d)?$')
             then make_timestamp(epoch_us(try_cast({{ text_expr }} as timestamptz)))
         else try_cast({{ text_expr }} as timestamp)
     end

@@ -114,3 +114,21 @@ def test_the_same_bytes_land_once_per_source(tmp_path, tools):
         {"source": "rudderstack", "landed_rows": 5},
         {"source": "segment", "landed_rows": 5},
     ]
+
+
+def test_two_copies_in_one_run_land_once_and_load_ids_follow_file_order(tmp_path, tools):
+    folder = tmp_path / "out" / "segment"
+    folder.mkdir(parents=True)
+    for day in range(1, 7):
+        (folder / f"2026-03-0{day}.jsonl").write_bytes(json_lines(f"d{day}", 50 * day))
+    (folder / "2026-03-07.jsonl").write_bytes(json_lines("d3", 150))  # a copy of day 3
+    db = tmp_path / "warehouse.duckdb"
+    result = tools.land([tmp_path / "out"], db, tmp_path)
+    assert result.returncode == 0, tools.describe(result)
+    loads = tools.query(db, "select load_id, path, landed_rows from raw.loads order by load_id")
+    assert [row["path"].rsplit("/", 1)[1] for row in loads] == [
+        f"2026-03-0{day}.jsonl" for day in range(1, 7)
+    ]
+    assert [row["load_id"] for row in loads] == list(range(1, 7))
+    assert [row["landed_rows"] for row in loads] == [50 * day for day in range(1, 7)]
+    assert "2026-03-07.jsonl" in result.stdout and "already landed (load 3)" in result.stdout

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import re
 
+import duckdb
 import pytest
 
 from chat_analytics.land.discover import ExportFile
 from chat_analytics.land.reader import read_chunks
-from chat_analytics.land.warehouse import SOURCE_SQL, connect, land_file, lock_message
-from chat_analytics.raw_schema import EVENT_TABLES, TABLE_COLUMNS
+from chat_analytics.land.warehouse import (
+    SOURCE_SQL,
+    LandingInconsistent,
+    connect,
+    land_file,
+    lock_message,
+)
+from chat_analytics.raw_schema import EVENT_TABLES, TABLE_COLUMNS, supports_zstd_text
 
 DUCKDB_LOCK_ERROR = (
     'IO Error: Could not set lock on file "/data/w.duckdb": Conflicting lock is held in'
@@ -28,7 +35,8 @@ def test_lock_message_names_the_file_the_holder_and_what_to_do(tmp_path):
 
 @pytest.mark.parametrize("source", list(EVENT_TABLES))
 def test_every_raw_column_is_written(source):
-    insert = SOURCE_SQL[source].insert
+    sql = SOURCE_SQL[source]
+    insert = sql.insert("land_stream", sql.lands)
     target = re.match(r"insert into raw\.(\w+) \((.*?)\) select", insert)
     assert target and target.group(1) == EVENT_TABLES[source]
     columns = [name.strip().strip('"') for name in target.group(2).split(",")]
@@ -58,17 +66,71 @@ def test_a_failure_mid_file_rolls_the_whole_file_back(tmp_path):
     con.close()
 
 
-def test_rejected_lines_are_written_between_inserts_when_they_pile_up(tmp_path):
+def test_lines_set_aside_are_written_between_inserts_when_they_pile_up(tmp_path):
     path = tmp_path / "segment" / "x.jsonl"
     path.parent.mkdir()
-    path.write_bytes((b'{"messageId":"ok"}\n' + b"\xff" * 100 + b"\n") * 2000)
+    four = b'{"messageId":"ok"}\n' + b"\xff" * 100 + b"\n[1,2,3]\n" + b'{"other":"field"}\n'
+    path.write_bytes(four * 2000)
     con = connect(tmp_path / "w.duckdb")
-    chunks = read_chunks(path, json_lines=True, block_bytes=8192)
-    counts = land_file(con, ExportFile(path, "segment"), "h", 1, chunks, rejected_budget=1000)
-    assert (counts.lines, counts.landed_rows, counts.rejected_lines) == (4000, 2000, 2000)
+
+    def chunks():
+        return read_chunks(path, json_lines=True, block_bytes=8192)
+
+    export = ExportFile(path, "segment")
+    counts = land_file(con, export, "h", 1, chunks(), reread=chunks, budget=1000)
+    assert (counts.lines, counts.landed_rows, counts.rejected_lines) == (8000, 4000, 4000)
     reasons = con.execute(
         "select reason, count(*), min(line_number), max(line_number) from raw.rejected_lines"
-        " group by reason"
+        " group by reason order by reason"
     ).fetchall()
-    assert reasons == [("invalid_utf8", 2000, 2, 4000)]
+    assert reasons == [("invalid_utf8", 2000, 2, 7998), ("not_an_object", 2000, 3, 7999)]
+    landed = con.execute(
+        "select count(*), count(message_id), min(line_number), max(line_number)"
+        " from raw.segment_events"
+    ).fetchone()
+    assert landed == (4000, 2000, 1, 8000)  # objects without envelope fields land too
+    con.close()
+
+
+def test_lines_left_out_need_a_way_to_read_the_file_again(tmp_path):
+    path = tmp_path / "segment" / "x.jsonl"
+    path.parent.mkdir()
+    path.write_bytes(b'{"other":"field"}\n')
+    con = connect(tmp_path / "w.duckdb")
+    with pytest.raises(LandingInconsistent):
+        land_file(con, ExportFile(path, "segment"), "h", 1, read_chunks(path, json_lines=True))
+    assert con.execute("select count(*) from raw.loads").fetchone() == (0,)
+    con.close()
+
+
+def test_a_new_database_stores_long_text_with_zstd(tmp_path):
+    path = tmp_path / "segment" / "x.jsonl"
+    path.parent.mkdir()
+    path.write_text('{"type":"track","messageId":"m","properties":{"a":"b"}}\n' * 3000)
+    con = connect(tmp_path / "w.duckdb")
+    assert supports_zstd_text(con)
+    land_file(con, ExportFile(path, "segment"), "h", 1, read_chunks(path, json_lines=True))
+    con.execute("checkpoint")
+    methods = dict(
+        con.execute(
+            "select column_name, string_agg(distinct compression, ',')"
+            " from pragma_storage_info('raw.segment_events')"
+            " where column_name in ('raw_line', 'properties', 'message_id') group by all"
+        ).fetchall()
+    )
+    con.close()
+    assert "ZSTD" in methods["raw_line"] and "ZSTD" in methods["properties"]
+    assert "ZSTD" not in methods["message_id"]
+
+
+def test_a_database_created_elsewhere_with_an_older_storage_version_still_lands(tmp_path):
+    db = tmp_path / "w.duckdb"
+    duckdb.connect(str(db)).close()  # DuckDB's default storage version: no zstd for text
+    path = tmp_path / "segment" / "x.jsonl"
+    path.parent.mkdir()
+    path.write_text('{"type":"track","messageId":"m"}\n')
+    con = connect(db)
+    assert not supports_zstd_text(con)
+    counts = land_file(con, ExportFile(path, "segment"), "h", 1, read_chunks(path, json_lines=True))
+    assert counts.landed_rows == 1
     con.close()

@@ -48,25 +48,19 @@ parsed as (
 unwrapped as (
     select
         *,
-        {{ json_field(json_object_fields('unstruct_event_json', ['data']), 'data') }} as self_describing_event,
-        {{ json_entity_data('contexts_json', conversation_entity_prefix) }} as conversation_entity
+        {{ json_object_fields('unstruct_event_json', [{'data': ['schema', {'data': property_keys}]}]) }}
+            as unstruct_event_fields,
+        {{ json_entity_fields('contexts_json', conversation_entity_prefix, property_keys) }}
+            as entity_fields
     from parsed
 ),
 
 opened as (
     select
         *,
-        {{ json_object_fields('self_describing_event', ['schema', 'data']) }} as self_describing_fields
+        {{ json_value_string(json_field(json_field('unstruct_event_fields', 'data'), 'schema')) }} as event_schema,
+        {{ json_field(json_field('unstruct_event_fields', 'data'), 'data') }} as event_data_fields
     from unwrapped
-),
-
-split as (
-    select
-        *,
-        {{ json_value_string(json_field('self_describing_fields', 'schema')) }} as event_schema,
-        {{ json_object_fields(json_field('self_describing_fields', 'data'), property_keys) }} as event_data_fields,
-        {{ json_object_fields('conversation_entity', property_keys) }} as entity_fields
-    from opened
 ),
 
 named as (
@@ -74,7 +68,7 @@ named as (
         *,
         {{ dbt.split_part('event_schema', "'/'", 1) }} = 'iglu:{{ chat_vendor }}' as is_chat_vendor,
         {{ dbt.split_part('event_schema', "'/'", 2) }} as schema_name
-    from split
+    from opened
 ),
 
 extracted as (

@@ -18,8 +18,11 @@ from __future__ import annotations
 import argparse
 import gzip
 import sys
+import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -37,7 +40,7 @@ from chat_analytics.land.report import (
     Progress,
     summary_table,
 )
-from chat_analytics.land.warehouse import connect, land_file, landed_load
+from chat_analytics.land.warehouse import connect, land_file, landed_load, next_load_id
 
 __all__ = ["FileResult", "LandingResult", "add_arguments", "land_paths", "run"]
 
@@ -102,12 +105,18 @@ def land_paths(
     err: TextIO | None = None,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     progress_interval: float = 5.0,
+    workers: int | None = None,
 ) -> LandingResult:
     """Land the files under ``paths`` (see :func:`discover`) into ``db``.
 
     Raises :class:`~chat_analytics.errors.UsageError` before landing anything when a path is
     wrong, and :class:`~chat_analytics.errors.DatabaseLocked` when another process holds the
     database. A file that cannot be read is reported as ``failed`` and the others still land.
+
+    Up to ``workers`` files (default: DuckDB's threads) land at the same time, each in its own
+    transaction on its own connection: one file's INSERT keeps about one core busy, so this is
+    what puts a machine's cores to work. Load ids follow the order of the files; the database
+    is locked for the whole run, so nothing reads it before every file has committed.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -116,55 +125,164 @@ def land_paths(
         print(f"land: note: {note}", file=err)
     database = db or config.db_path()
     started = time.monotonic()
-    result = LandingResult(files=[], notes=found.notes)
     con = connect(database)
     progress = Progress(len(found.files), None if quiet else err, progress_interval)
+    results: dict[int, FileResult] = {}
     try:
-        for export in found.files:
-            progress.start_file(export.path)
-            result.files.append(_land_one(con, export, progress, block_bytes))
-            progress.file_done()
+        plan = _plan(con, found.files, results)
+        workers = workers or int(con.execute("select current_setting('threads')").fetchone()[0])
+        _land_all(con, plan, results, progress, block_bytes, max(1, workers))
         con.execute("checkpoint")
     finally:
         progress.close()
         con.close()
-    result.seconds = time.monotonic() - started
+    result = LandingResult(
+        files=[results[index] for index in range(len(found.files))],
+        notes=found.notes,
+        seconds=time.monotonic() - started,
+    )
     if not quiet:
         print(summary_table(result), file=out)
     return result
 
 
-def _land_one(con, export: ExportFile, progress: Progress, block_bytes: int) -> FileResult:
-    started = time.monotonic()
-    try:
-        content_hash, size = file_digest(export.path)
+@dataclass
+class _Planned:
+    index: int
+    export: ExportFile
+    content_hash: str
+    size: int
+    load_id: int = 0
+    same_as: int | None = None  # index of an earlier file of this run with the same content
+
+
+def _plan(con, files: list[ExportFile], results: dict[int, FileResult]) -> list[_Planned]:
+    """Hash every file; settle those already landed or unreadable; number the rest."""
+    plan: list[_Planned] = []
+    first_of: dict[tuple[str, str], int] = {}
+    next_id = next_load_id(con)
+    for index, export in enumerate(files):
+        try:
+            content_hash, size = file_digest(export.path)
+        except UNREADABLE as exc:
+            results[index] = FileResult(export.path, export.source, FAILED, error=_describe(exc))
+            continue
         prior = landed_load(con, export.source, content_hash)
         if prior is not None:
-            return FileResult(export.path, export.source, ALREADY_LANDED, load_id=prior)
-        chunks = read_chunks(
-            export.path, json_lines=export.source != "snowplow", block_bytes=block_bytes
-        )
+            results[index] = FileResult(export.path, export.source, ALREADY_LANDED, load_id=prior)
+            continue
+        item = _Planned(index, export, content_hash, size)
+        key = (export.source, content_hash)
+        if key in first_of:
+            item.same_as = first_of[key]
+        else:
+            first_of[key] = index
+            item.load_id, next_id = next_id, next_id + 1
+        plan.append(item)
+    return plan
+
+
+def _land_all(
+    con,
+    plan: list[_Planned],
+    results: dict[int, FileResult],
+    progress: Progress,
+    block_bytes: int,
+    workers: int,
+) -> None:
+    cursors = _Cursors(con)
+    first = [item for item in plan if item.same_as is None]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="land") as pool:
+        futures = [pool.submit(_land_one, cursors, item, progress, block_bytes) for item in first]
+        try:
+            for future in futures:
+                index, result = future.result()
+                results[index] = result
+        except BaseException:  # stop the other files too: their transactions roll back
+            for future in futures:
+                future.cancel()
+            cursors.interrupt_all()
+            raise
+    # A second copy of a file in this run: already landed, unless the first copy failed.
+    for item in plan:
+        if item.same_as is None:
+            continue
+        head = results[item.same_as]
+        if head.status == LANDED:
+            results[item.index] = FileResult(
+                item.export.path, item.export.source, ALREADY_LANDED, load_id=head.load_id
+            )
+        else:
+            item.load_id = next_load_id(con)
+            results[item.index] = _land_one(cursors, item, progress, block_bytes)[1]
+
+
+class _Cursors:
+    """One DuckDB connection per file being landed (a connection is not shared by threads)."""
+
+    def __init__(self, con) -> None:
+        self.con = con
+        self.lock = threading.Lock()
+        self.active: set = set()
+
+    def open(self):
+        with self.lock:
+            cursor = self.con.cursor()
+            self.active.add(cursor)
+            return cursor
+
+    def close(self, cursor) -> None:
+        with self.lock:
+            self.active.discard(cursor)
+        cursor.close()
+
+    def interrupt_all(self) -> None:
+        with self.lock:
+            for cursor in self.active:
+                cursor.interrupt()
+
+
+def _land_one(
+    cursors: _Cursors, item: _Planned, progress: Progress, block_bytes: int
+) -> tuple[int, FileResult]:
+    export = item.export
+    started = time.monotonic()
+    progress.start_file(export.path)
+    json_lines = export.source != "snowplow"
+
+    def chunks():
+        return read_chunks(export.path, json_lines=json_lines, block_bytes=block_bytes)
+
+    con = cursors.open()
+    try:
         counts = land_file(
             con,
             export,
-            content_hash,
-            size,
-            prefetched(chunks),
+            item.content_hash,
+            item.size,
+            prefetched(chunks()),
             lambda chunk: progress.advance(chunk.line_count, chunk.bytes_read),
+            reread=lambda: prefetched(chunks()),
+            load_id=item.load_id,
         )
     except UNREADABLE as exc:
-        return FileResult(export.path, export.source, FAILED, error=_describe(exc))
-    return FileResult(
-        export.path,
-        export.source,
-        LANDED,
-        load_id=counts.load_id,
-        lines=counts.lines,
-        landed_rows=counts.landed_rows,
-        rejected_lines=counts.rejected_lines,
-        bytes_read=counts.bytes_read,
-        seconds=time.monotonic() - started,
-    )
+        result = FileResult(export.path, export.source, FAILED, error=_describe(exc))
+    else:
+        result = FileResult(
+            export.path,
+            export.source,
+            LANDED,
+            load_id=counts.load_id,
+            lines=counts.lines,
+            landed_rows=counts.landed_rows,
+            rejected_lines=counts.rejected_lines,
+            bytes_read=counts.bytes_read,
+            seconds=time.monotonic() - started,
+        )
+    finally:
+        cursors.close(con)
+        progress.file_done(export.path)
+    return item.index, result
 
 
 def _describe(exc: BaseException) -> str:

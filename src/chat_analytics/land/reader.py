@@ -29,8 +29,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 DEFAULT_BLOCK_BYTES = 32 << 20
-ROWS_PER_BATCH = 8192
 CHUNK_SCHEMA = pa.schema([("line_number", pa.int64()), ("line", pa.string())])
+_EMPTY_CHUNK = CHUNK_SCHEMA.empty_table()
+SHORT_LINE = 16  # bytes: a line this short (`{}`, `null`, ...) is looked at one by one
 GZIP_MAGIC = b"\x1f\x8b"
 
 # A superset of the places where DuckDB's JSON parser (yyjson with trailing commas and
@@ -50,13 +51,19 @@ class Rejected:
 
 @dataclass
 class Chunk:
-    """Consecutive lines of one file: those for DuckDB, and those already rejected."""
+    """Consecutive lines of one file, in three parts: the lines for DuckDB's bulk INSERT, the
+    lines already rejected, and (JSON) the unusual lines to look at one by one."""
 
     first_line: int
     line_count: int
     bytes_read: int
     lines: pa.Table  # line_number int64, line string: valid UTF-8, in file order
     rejected: list[Rejected] = field(default_factory=list)
+    unusual: pa.Table = None  # same columns as lines
+
+    def __post_init__(self) -> None:
+        if self.unusual is None:
+            self.unusual = _EMPTY_CHUNK
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -207,10 +214,31 @@ def _chunk(block: memoryview, first_line: int, ends_with_newline: bool, json_lin
             lines = lines.filter(mask)
             numbers = numbers.filter(mask)
     rejected.sort(key=lambda item: item.line_number)
+    unusual = _EMPTY_CHUNK
+    if json_lines and len(lines):
+        odd = _unusual_json(lines)
+        if pc.any(odd).as_py():
+            unusual = pa.Table.from_arrays(
+                [numbers.filter(odd), lines.filter(odd).cast(pa.string())], schema=CHUNK_SCHEMA
+            )
+            usual = pc.invert(odd)
+            lines, numbers = lines.filter(usual), numbers.filter(usual)
     table = pa.Table.from_arrays([numbers, lines.cast(pa.string())], schema=CHUNK_SCHEMA)
-    # Several record batches, so that DuckDB scans (and parses) them on all its threads.
-    table = pa.Table.from_batches(table.to_batches(max_chunksize=ROWS_PER_BATCH), table.schema)
-    return Chunk(first_line, count, len(block), table, rejected)
+    return Chunk(first_line, count, len(block), table, rejected, unusual)
+
+
+def _unusual_json(lines: pa.Array) -> pa.Array:
+    """Lines that do not look like an export's JSON object: not starting with ``{``, not
+    ending with ``}`` (or ``}\\r``), or very short (``{}``). Cheap checks, no parsing: such lines
+    (truncated, arrays, scalars, empty objects, padded ones) are looked at one by one, so the
+    bulk of the file goes to DuckDB without a line that will not land."""
+    return pc.or_(
+        pc.or_(
+            pc.invert(pc.starts_with(lines, "{")),
+            pc.and_(pc.invert(pc.ends_with(lines, "}")), pc.invert(pc.ends_with(lines, "}\r"))),
+        ),
+        pc.less(pc.binary_length(lines), SHORT_LINE),
+    )
 
 
 def read_chunks(

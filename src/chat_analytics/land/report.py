@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,23 +65,29 @@ class Progress:
         self.files_done = 0
         self.lines = 0
         self.bytes = 0
-        self.current = ""
+        self.current: list[str] = []  # files being landed now
         self.started = time.monotonic()
         self.last_shown = self.started
         self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
         self.shown = False
+        self.lock = threading.Lock()  # files land on several threads
 
     def start_file(self, path: Path) -> None:
-        self.current = display_path(path)
+        with self.lock:
+            self.current.append(display_path(path))
 
     def advance(self, lines: int, bytes_read: int) -> None:
-        self.lines += lines
-        self.bytes += bytes_read
-        self._maybe_show()
+        with self.lock:
+            self.lines += lines
+            self.bytes += bytes_read
+            self._maybe_show()
 
-    def file_done(self) -> None:
-        self.files_done += 1
-        self._maybe_show()
+    def file_done(self, path: Path) -> None:
+        with self.lock:
+            self.files_done += 1
+            if display_path(path) in self.current:
+                self.current.remove(display_path(path))
+            self._maybe_show()
 
     def _maybe_show(self) -> None:
         now = time.monotonic()
@@ -91,7 +98,7 @@ class Progress:
         text = (
             f"land: {self.files_done}/{self.files_total} files, {self.lines:,} lines"
             f" ({self.lines / elapsed:,.0f} lines/s, {self.bytes / elapsed / 1e6:,.1f} MB/s)"
-            f" - {self.current}"
+            f" - {', '.join(self.current) or 'done'}"
         )
         if self.tty:
             self.stream.write("\r\x1b[2K" + text)

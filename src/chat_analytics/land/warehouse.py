@@ -1,10 +1,12 @@
 """The database side of landing: one connection, one transaction per file, SQL per source.
 
-DuckDB does the per-line work, streaming the reader's Arrow batches through one INSERT per file:
-``json_transform`` parses each JSON line once into the envelope's typed columns, ``string_split``
-cuts each Snowplow line into its 131 fields. Only the few rows that may not land are looked at
-again (see :class:`_SourceSql`). Every file lands inside one transaction together with its
-``raw.loads`` row, so a crash leaves nothing of it behind and the next run lands it again.
+DuckDB does the per-line work, streaming the reader's Arrow batches through one bulk INSERT per
+file: ``json_transform`` parses each JSON line once into the envelope's typed columns,
+``string_split`` cuts each Snowplow line into its 131 fields, and only lines that land go in (no
+row is ever deleted or updated, which would make DuckDB rewrite every row group it touched). The
+few other lines are classified one by one (see :func:`land_file`). Every file lands inside one
+transaction together with its ``raw.loads`` row, so a crash leaves nothing of it behind and the
+next run lands it again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from chat_analytics.errors import ChatAnalyticsError, DatabaseLocked, UsageError
 from chat_analytics.formats import (
@@ -31,9 +34,16 @@ from chat_analytics.formats import (
 )
 from chat_analytics.land.discover import ExportFile
 from chat_analytics.land.reader import CHUNK_SCHEMA, Chunk, Rejected
-from chat_analytics.raw_schema import EVENT_TABLES, LINEAGE_COLUMNS, RAW_SCHEMA, ensure_raw_schema
+from chat_analytics.raw_schema import (
+    EVENT_TABLES,
+    RAW_SCHEMA,
+    STORAGE_VERSION,
+    TABLE_COLUMNS,
+    ensure_raw_schema,
+)
 
 LOADED = "landed"
+ROW_GROUP_ROWS = 122_880  # DuckDB's row group size
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>.*?) \(PID (?P<pid>\d+)\)")
 
 
@@ -65,15 +75,14 @@ def connect(db: Path) -> duckdb.DuckDBPyConnection:
     """Open the build database for writing, creating it and the raw schema if needed."""
     db.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(db))
+        # A new file gets a storage version with zstd for text (an existing file keeps its own).
+        con = duckdb.connect(str(db), config={"storage_compatibility_version": STORAGE_VERSION})
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise DatabaseLocked(lock_message(db, str(exc))) from None
         raise UsageError(f"cannot open the database {db}: {exc}") from None
     except duckdb.Error as exc:
         raise UsageError(f"cannot open the database {db}: {exc}") from None
-    # Rows carry their own line numbers, so DuckDB may insert in parallel, in any order.
-    con.execute("set preserve_insertion_order = false")
     con.execute("set enable_progress_bar = false")
     # Checkpoint once, when landing is done, rather than after every file whose commit grows the
     # write-ahead log past the default 16 MB: committed files are safe in the log either way,
@@ -93,81 +102,66 @@ def connect(db: Path) -> duckdb.DuckDBPyConnection:
 class _SourceSql:
     """How one source's lines become rows of its raw table.
 
-    One INSERT takes every line of the stream ``land_stream`` into the raw table, parsing or
-    splitting it once. A line that may not land (for JSON: not an object with an envelope field;
-    for Snowplow: not 131 fields) is inserted with its line number negated; such rows are found
-    through the zone maps of ``line_number`` after the INSERT, and either moved to
-    ``raw.rejected_lines`` or given their number back. Negative numbers never outlive the
-    file's transaction.
+    ``insert(relation, where)`` inserts the rows of ``relation`` (line_number, line) that satisfy
+    ``where``, parsing or splitting each line once; ``lands`` is the condition under which a
+    line lands without a second look (for JSON: it parsed to an object with an envelope field;
+    for Snowplow: it has 131 fields); ``reason`` is the rejection reason of a line, NULL when it
+    lands after all (an object without envelope fields, for instance).
     """
 
-    insert: str
-    classify: str  # create temp table land_held(line_number, line, reason) of the held rows
+    table: str
+    select: str  # select list over the relation `parsed`, after the lineage columns
+    # From-clause expression: relation -> (line_number, line, parsed | fields). The parse is
+    # wrapped in unnest([...]) on purpose: DuckDB does not push a filter through an UNNEST,
+    # so `lands` reads the parsed value instead of inlining (and re-running) the parse once
+    # per field it tests.
+    parse: str
+    lands: str
+    reason: str
 
-
-_LINEAGE = ", ".join(_quote(name) for name in LINEAGE_COLUMNS)
-
-
-def _insert(table: str, columns: list[str], values: str, lands: str, relation: str) -> str:
-    target = f"{RAW_SCHEMA}.{table} ({_LINEAGE}, {', '.join(map(_quote, columns))}, raw_line)"
-    number = f"case when {lands} then line_number else -line_number end"
-    return (
-        f"insert into {target} select $load_id, $file_name, {number}, $landed_at, {values}, line"
-        f" from {relation}"
-    )
-
-
-def _held(table: str) -> str:
-    return f"{RAW_SCHEMA}.{table} where load_id = $load_id and line_number < 0"
+    def insert(self, relation: str, where: str) -> str:
+        target = ", ".join(_quote(name) for name in TABLE_COLUMNS[self.table])
+        return (
+            f"insert into {RAW_SCHEMA}.{self.table} ({target})"
+            f" select $load_id, $file_name, line_number, $landed_at, {self.select}, line"
+            f" from {self.parse.replace('{relation}', relation)} where {where}"
+        )
 
 
 def _json_sql(table: str, scalars: dict[str, str], objects: dict[str, str]) -> _SourceSql:
     shape = {key: "VARCHAR" for key in scalars.values()} | {key: "JSON" for key in objects.values()}
     keys = [*scalars.values(), *objects.values()]
-    parsed = f"try(json_transform(line, '{json.dumps(shape)}'))"
-    # An object with any envelope field lands at once. Anything else (not JSON, not an object,
-    # an empty object, an object without envelope fields) is held and classified.
+    assert list(TABLE_COLUMNS[table])[4:-1] == [*scalars, *objects]
     has_field = " or ".join(f"parsed.{_quote(key)} is not null" for key in keys)
+    document = "try_cast(line as json)"
     return _SourceSql(
-        insert=_insert(
-            table,
-            [*scalars, *objects],
-            ", ".join(f"parsed.{_quote(key)}" for key in keys),
-            f"parsed is not null and ({has_field})",
-            f"(select line_number, line, {parsed} as parsed from land_stream) as lines",
+        table=table,
+        select=", ".join(f"parsed.{_quote(key)}" for key in keys),
+        # try_cast gives NULL for a line that is not JSON. (try() around json_transform would
+        # too, but falls back to row-by-row evaluation for any vector holding one bad line.)
+        parse=(
+            f"(select *, unnest([json_transform({document}, '{json.dumps(shape)}')])"
+            " as parsed from {relation}) as lines"
         ),
-        classify=(
-            "create or replace temp table land_held as"
-            " select line_number, line, case"
-            " when kind is null then 'invalid_json'"
-            " when kind <> 'OBJECT' then 'not_an_object'"
-            " when len(try(json_keys(line))) = 0 then 'empty_object'"
-            " end as reason"
-            " from (select -line_number as line_number, raw_line as line,"
-            f" try(json_type(raw_line)) as kind from {_held(table)}) as held"
+        lands=f"parsed is not null and ({has_field})",
+        reason=(
+            f"case when {document} is null then 'invalid_json'"
+            f" when json_type({document}) <> 'OBJECT' then 'not_an_object'"
+            f" when len(json_keys({document})) = 0 then 'empty_object' end"
         ),
     )
 
 
 def _snowplow_sql() -> _SourceSql:
     table = EVENT_TABLES["snowplow"]
-    values = ", ".join(
-        f"nullif(fields[{index}], '')" for index in range(1, SNOWPLOW_FIELD_COUNT + 1)
-    )
+    assert list(TABLE_COLUMNS[table])[4:-1] == list(SNOWPLOW_FIELDS)
+    count = SNOWPLOW_FIELD_COUNT
     return _SourceSql(
-        insert=_insert(
-            table,
-            list(SNOWPLOW_FIELDS),
-            values,
-            f"len(fields) = {SNOWPLOW_FIELD_COUNT}",
-            "(select line_number, line, string_split(line, chr(9)) as fields"
-            " from land_stream) as lines",
-        ),
-        classify=(
-            "create or replace temp table land_held as"
-            " select -line_number as line_number, raw_line as line,"
-            f" 'wrong_field_count' as reason from {_held(table)}"
-        ),
+        table=table,
+        select=", ".join(f"nullif(fields[{index}], '')" for index in range(1, count + 1)),
+        parse="(select *, unnest([string_split(line, chr(9))]) as fields from {relation}) as lines",
+        lands=f"len(fields) = {count}",
+        reason=f"case when len(string_split(line, chr(9))) <> {count} then 'wrong_field_count' end",
     )
 
 
@@ -218,12 +212,18 @@ def landed_load(con: duckdb.DuckDBPyConnection, source: str, content_hash: str) 
     return None if row is None or row[0] is None else int(row[0])
 
 
-class _Feed:
-    """The file's chunks as a stream of Arrow record batches for one INSERT at a time.
+def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    return int(
+        con.execute(f"select coalesce(max(load_id), 0) + 1 from {RAW_SCHEMA}.loads").fetchone()[0]
+    )
 
-    A stream ends at the end of the file, or early when the lines the reader set aside exceed
-    ``rejected_budget`` bytes: they are written between two INSERTs, so memory stays bounded
-    even for a file of nothing but bad lines.
+
+class _Feed:
+    """The file's chunks as a stream of Arrow record batches for one bulk INSERT at a time.
+
+    Lines the reader rejected and unusual lines are kept aside and written between two INSERTs.
+    A stream ends at the end of the file, or early when what is kept aside exceeds ``budget``
+    bytes, so memory stays bounded even for a file of nothing but bad lines.
     """
 
     def __init__(self, chunks: Iterable[Chunk], on_chunk: Callable[[Chunk], None]) -> None:
@@ -231,29 +231,53 @@ class _Feed:
         self.on_chunk = on_chunk
         self.exhausted = False
         self.error: BaseException | None = None
-        self.lines = 0
+        self.lines = 0  # lines read
+        self.streamed = 0  # lines handed to the bulk INSERT
         self.bytes_read = 0
         self.rejected: list[Rejected] = []
-        self.rejected_bytes = 0
+        self.unusual: list[pa.Table] = []
+        self.aside_bytes = 0
 
-    def batches(self, rejected_budget: int) -> Iterator[pa.RecordBatch]:
+    def batches(self, budget: int) -> Iterator[pa.RecordBatch]:
+        """Record batches of ROW_GROUP_ROWS lines (the last one of a stream may be shorter).
+
+        DuckDB's ordered bulk insert makes each Arrow batch its own run of row groups and
+        merges the short ones afterwards, compressing their rows twice; batches of exactly
+        one row group each avoid that, which halves the cost of an INSERT.
+        """
+        pending: list[pa.Table] = []
+        rows = 0
         try:
             for chunk in self.chunks:
                 self.lines += chunk.line_count
+                self.streamed += chunk.lines.num_rows
                 self.bytes_read += chunk.bytes_read
-                self.rejected.extend(chunk.rejected)
-                self.rejected_bytes += sum(len(item.raw_bytes) for item in chunk.rejected)
-                yield from chunk.lines.to_batches()
+                if chunk.rejected:
+                    self.rejected.extend(chunk.rejected)
+                    self.aside_bytes += sum(len(item.raw_bytes) for item in chunk.rejected)
+                if chunk.unusual.num_rows:
+                    self.unusual.append(chunk.unusual)
+                    self.aside_bytes += chunk.unusual.nbytes
+                pending.append(chunk.lines)
+                rows += chunk.lines.num_rows
+                while rows >= ROW_GROUP_ROWS:
+                    lines = pa.concat_tables(pending)
+                    yield from lines.slice(0, ROW_GROUP_ROWS).combine_chunks().to_batches()
+                    pending, rows = [lines.slice(ROW_GROUP_ROWS)], rows - ROW_GROUP_ROWS
                 self.on_chunk(chunk)
-                if self.rejected_bytes > rejected_budget:
-                    return
-            self.exhausted = True
+                if self.aside_bytes > budget:
+                    break
+            else:
+                self.exhausted = True
+            if rows:
+                yield from pa.concat_tables(pending).combine_chunks().to_batches()
         except BaseException as exc:  # DuckDB would only pass on its text
             self.error = exc
             raise
 
-    def take_rejected(self) -> list[Rejected]:
-        taken, self.rejected, self.rejected_bytes = self.rejected, [], 0
+    def take_aside(self) -> tuple[list[Rejected], list[pa.Table]]:
+        taken = self.rejected, self.unusual
+        self.rejected, self.unusual, self.aside_bytes = [], [], 0
         return taken
 
 
@@ -264,32 +288,48 @@ def land_file(
     size: int,
     chunks: Iterable[Chunk],
     on_chunk: Callable[[Chunk], None] = lambda chunk: None,
-    rejected_budget: int = 64 << 20,
+    reread: Callable[[], Iterable[Chunk]] | None = None,
+    budget: int = 64 << 20,
+    load_id: int | None = None,
 ) -> LoadCounts:
-    """Land every line of one file in one transaction, with its ``raw.loads`` row."""
+    """Land every line of one file in one transaction, with its ``raw.loads`` row.
+
+    The lines stream through one bulk INSERT that keeps only the lines that land without a
+    second look. The few others are classified one by one: the unusual lines the reader kept
+    aside at once, and any line the INSERT left out after reading the file again with
+    ``reread`` (the same chunks as ``chunks``; needed only when the INSERT left lines out).
+    ``load_id`` defaults to one more than the largest in ``raw.loads``.
+    """
     sql = SOURCE_SQL[export.source]
     started_at = utc_now()
     con.begin()
     try:
-        load_id = con.execute(
-            f"select coalesce(max(load_id), 0) + 1 from {RAW_SCHEMA}.loads"
-        ).fetchone()[0]
+        if load_id is None:
+            load_id = next_load_id(con)
         counts = LoadCounts(load_id=load_id)
         params = {"load_id": load_id, "file_name": str(export.path), "landed_at": started_at}
         feed = _Feed(chunks, on_chunk)
+        bulk = 0
         while not feed.exhausted:
-            stream = pa.RecordBatchReader.from_batches(CHUNK_SCHEMA, feed.batches(rejected_budget))
+            stream = pa.RecordBatchReader.from_batches(CHUNK_SCHEMA, feed.batches(budget))
             con.register("land_stream", stream)
             try:
-                counts.landed_rows += _count(con.execute(sql.insert, params))
+                bulk += _count(con.execute(sql.insert("land_stream", sql.lands), params))
             except duckdb.Error:
                 if feed.error is not None:
                     raise feed.error from None
                 raise
             finally:
                 con.unregister("land_stream")
-            counts.rejected_lines += _insert_rejected(con, feed.take_rejected(), params, export)
-        _settle_held(con, export, sql, params, counts)
+            rejected, unusual = feed.take_aside()
+            counts.rejected_lines += _insert_rejected(con, rejected, params, export)
+            for table in unusual:
+                _land_one_by_one(con, sql, table, params, export, counts)
+        counts.landed_rows += bulk
+        if bulk < feed.streamed:
+            if reread is None:
+                raise LandingInconsistent(f"{export.path}: lines left out and no way to re-read")
+            _land_left_out(con, sql, reread(), params, export, counts, feed.lines)
         counts.lines = feed.lines
         counts.bytes_read = feed.bytes_read
         if counts.landed_rows + counts.rejected_lines != counts.lines:
@@ -322,39 +362,57 @@ def land_file(
     return counts
 
 
-def _settle_held(
+def _land_one_by_one(
     con: duckdb.DuckDBPyConnection,
-    export: ExportFile,
     sql: _SourceSql,
+    lines: pa.Table,
     params: dict,
+    export: ExportFile,
     counts: LoadCounts,
 ) -> None:
-    """Move the held rows with a reason to ``raw.rejected_lines``; give the others back their
-    line number."""
-    table = EVENT_TABLES[export.source]
-    held = {"load_id": params["load_id"]}
-    con.execute(sql.classify, held)
-    moved = _count(con.execute(_INSERT_HELD_REJECTS, params | {"source": export.source}))
-    deleted = _count(
+    """Classify ``lines`` (line_number, line): land those without a reason, reject the rest."""
+    con.register("land_candidates", lines)
+    try:
         con.execute(
-            f"delete from {_held(table)} and -line_number in"
-            " (select line_number from land_held where reason is not null)",
-            held,
+            "create or replace temp table land_held as"
+            f" select line_number, line, {sql.reason} as reason from land_candidates"
         )
-    )
-    con.execute(
-        f"update {RAW_SCHEMA}.{table} set line_number = -line_number where "
-        "load_id = $load_id and line_number < 0",
-        held,
+    finally:
+        con.unregister("land_candidates")
+    counts.landed_rows += _count(con.execute(sql.insert("land_held", "reason is null"), params))
+    counts.rejected_lines += _count(
+        con.execute(_INSERT_HELD_REJECTS, params | {"source": export.source})
     )
     con.execute("drop table land_held")
-    if moved != deleted:
-        raise LandingInconsistent(
-            f"{export.path}: {moved} lines classified as rejected but {deleted} rows removed;"
-            " nothing landed"
-        )
-    counts.landed_rows -= deleted
-    counts.rejected_lines += moved
+
+
+def _land_left_out(
+    con: duckdb.DuckDBPyConnection,
+    sql: _SourceSql,
+    chunks: Iterable[Chunk],
+    params: dict,
+    export: ExportFile,
+    counts: LoadCounts,
+    lines: int,
+) -> None:
+    """Read the file again and land, one by one, the lines the bulk INSERT left out: those of
+    its ``lines`` line numbers that are neither landed nor rejected yet."""
+    held = {"load_id": params["load_id"], "lines": lines}
+    left_out = con.execute(
+        "select number from range(1, $lines + 1) as numbers(number)"
+        f" anti join (select line_number from {RAW_SCHEMA}.{sql.table}"
+        " where load_id = $load_id) as landed on number = landed.line_number"
+        f" anti join (select line_number from {RAW_SCHEMA}.rejected_lines"
+        " where load_id = $load_id) as rejected on number = rejected.line_number",
+        held,
+    ).to_arrow_table()["number"]
+    if not len(left_out):
+        return
+    for chunk in chunks:
+        numbers = chunk.lines["line_number"]
+        wanted = pc.is_in(numbers, value_set=left_out)
+        if pc.any(wanted).as_py():
+            _land_one_by_one(con, sql, chunk.lines.filter(wanted), params, export, counts)
 
 
 def _insert_rejected(
