@@ -1,8 +1,9 @@
 """What a generator run is asked for: the world's size and every kind of mess with its rate.
 
 Every kind of mess has a rate (a probability per opportunity), a unit (what one opportunity is)
-and a default. ``--no-mess`` sets every rate to 0, which leaves a clean world: every event once,
-on time, with its id, in its canonical name and shape.
+and a default. ``--no-mess`` sets every rate to 0, which leaves a clean world of chat events only:
+every event once, on time, with its id, in its canonical name and shape, on true clocks, and no
+identify calls, page views or other products' events.
 """
 
 from __future__ import annotations

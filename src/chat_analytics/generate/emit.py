@@ -29,10 +29,12 @@ from chat_analytics.formats import (
     UNSTRUCT_EVENT_SCHEMA,
 )
 from chat_analytics.generate.world import (
+    CAMEL,
     CHANNELS,
     DAY_MS,
     RUDDERSTACK,
     SEGMENT,
+    SNOWPLOW,
     Conversation,
     Ev,
     uuid_from,
@@ -40,7 +42,8 @@ from chat_analytics.generate.world import (
 
 # --- timestamps -------------------------------------------------------------------------------
 
-_HMS = tuple(f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60))
+_SIXTY = [f"{i:02d}" for i in range(60)]
+_HMS = tuple([h + ":" + m + ":" + s for h in _SIXTY[:24] for m in _SIXTY for s in _SIXTY])
 _MS_ISO = tuple(f".{i:03d}Z" for i in range(1000))
 _MS_PLAIN = tuple(f".{i:03d}" for i in range(1000))
 _DAY_ISO: dict[int, str] = {}
@@ -50,6 +53,16 @@ _EPOCH = dt.date(1970, 1, 1)
 
 def _day_prefix(day: int, sep: str) -> str:
     return (_EPOCH + dt.timedelta(days=day)).isoformat() + sep
+
+
+def _iso_day(day: int) -> str:
+    prefix = _DAY_ISO[day] = _day_prefix(day, "T")
+    return prefix
+
+
+def _plain_day(day: int) -> str:
+    prefix = _DAY_PLAIN[day] = _day_prefix(day, " ")
+    return prefix
 
 
 def iso(ms: int) -> str:
@@ -78,16 +91,6 @@ def day_name(day: int) -> str:
 
 # --- per-conversation constants ---------------------------------------------------------------
 
-CAMEL = {
-    "conversation_id": "conversationId",
-    "message_id": "messageId",
-    "message_length": "messageLength",
-    "message_body": "messageBody",
-    "is_fallback": "isFallback",
-    "resolved_by": "resolvedBy",
-    "bot_version": "botVersion",
-    "ended_by": "endedBy",
-}
 _c_encoder = getattr(json.encoder, "c_make_encoder", None)
 if _c_encoder is not None:
     _encode = _c_encoder(
@@ -120,19 +123,45 @@ DEVICES = (
 TIMEZONES = {"en-US": "America/New_York", "en-GB": "Europe/London", "fr-FR": "Europe/Paris"}
 
 
-def _meta_template(
+_SLOT = "\x00"  # marks a per-event field while the pieces of a line are cut
+_CONV = "\x01"  # marks a per-conversation field
+
+
+def _meta_pieces(
     constants: dict[str, str], per_conversation: tuple[str, ...], slots: tuple[str, ...]
-) -> str:
-    """An enriched line with '%s' for per-conversation fields and '%%s' for per-event slots."""
+) -> tuple[tuple[str, ...], tuple[tuple[int, tuple[str, ...]], ...]]:
+    """The constant text of an enriched line around its per-event slots.
+
+    The line is ``pieces[0] + value_0 + pieces[1] + ... + value_n + pieces[n + 1]``. Returns the
+    pieces, and (index, text cut at each per-conversation field) for the pieces that hold
+    per-conversation fields, which :func:`_fill` puts in.
+    """
     assert list(per_conversation) == sorted(per_conversation, key=_FIELD.__getitem__)
+    assert list(slots) == sorted(slots, key=_FIELD.__getitem__)
     fields = [""] * len(SNOWPLOW_FIELDS)
     for name, value in constants.items():
-        fields[_FIELD[name]] = value.replace("%", "%%%%")
+        fields[_FIELD[name]] = value
     for name in per_conversation:
-        fields[_FIELD[name]] = "%s"
+        fields[_FIELD[name]] = _CONV
     for name in slots:
-        fields[_FIELD[name]] = "%%s"
-    return "\t".join(fields)
+        fields[_FIELD[name]] = _SLOT
+    pieces = "\t".join(fields).split(_SLOT)
+    cuts = tuple((i, tuple(p.split(_CONV))) for i, p in enumerate(pieces) if _CONV in p)
+    return tuple(pieces), cuts
+
+
+def _fill(meta: tuple, values: tuple[str, ...]) -> list[str]:
+    """The pieces of :func:`_meta_pieces` with one conversation's values (in field order) in."""
+    pieces, cuts = meta
+    out = list(pieces)
+    k = 0
+    for i, parts in cuts:
+        text = parts[0]
+        for part in parts[1:]:
+            text += values[k] + part
+            k += 1
+        out[i] = text
+    return out
 
 
 # the fields of an enriched event that change from event to event, in field order: all of them
@@ -158,10 +187,10 @@ _SERVER_CONSTANTS = {
     "event_format": "jsonschema",
 }
 _PER_CONVERSATION = ("user_ipaddress", "network_userid", "domain_sessionid")
-SERVER_META = _meta_template(
+SERVER_PIECES = _meta_pieces(
     {**_SERVER_CONSTANTS, "event": "unstruct"}, _PER_CONVERSATION, UNSTRUCT_SLOTS
 )
-WEB_META = _meta_template(
+WEB_PIECES = _meta_pieces(
     {
         **_SERVER_CONSTANTS,
         "app_id": "acme-website",
@@ -182,6 +211,13 @@ WEB_META = _meta_template(
     ("user_ipaddress", "network_userid", "useragent", "br_lang", "os_timezone", "domain_sessionid"),
     SNOWPLOW_SLOTS,
 )
+# a server line's event_vendor, event_name and event_version, with what stands between them
+# a server line's fields from derived_tstamp to event_fingerprint, around vendor, name, version
+_DERIVED_TO_FINGERPRINT = tuple(
+    SERVER_PIECES[0][UNSTRUCT_SLOTS.index(name) + 1]
+    for name in ("derived_tstamp", "event_vendor", "event_name", "event_version")
+)
+assert all(_CONV not in p for p in _DERIVED_TO_FINGERPRINT)
 WEB_CONTEXT = (
     '{"ip":"%s","library":{"name":"analytics.js","version":"next-1.70.0"},"locale":"%s",'
     '"page":{"path":"/help","referrer":"https://www.google.com/","title":"Help Center",'
@@ -203,11 +239,18 @@ SERVER_CONTEXT = {
 
 
 class Context:
-    """What stays the same across one conversation's lines: libraries, devices, base fields."""
+    """What stays the same across one conversation's lines: libraries, devices, base fields.
+
+    A line is joined from pieces of constant text and the event's values. A time is three pieces
+    (the text before it and its date, hh:mm:ss, milliseconds); most times of a conversation fall
+    on the day it started (``base``: that day's first millisecond), so that the text before them
+    ending with that day's date is made once here.
+    """
 
     __slots__ = (
         "json_ctx", "rudder_id", "request_ip", "sdk", "sp_server", "_sp_web", "sp_ctx", "entity",
-        "templates", "_web_values",
+        "templates", "_web_values", "anon", "base", "day_plain", "day_iso", "sp_heads",
+        "sp_heads_day", "sp_ids",
     )  # fmt: skip
 
     def __init__(self, conv: Conversation, rng: random.Random) -> None:
@@ -233,18 +276,32 @@ class Context:
         session = uuid_from(rng)
         network_user = uuid_from(rng)
         server_ip = f"10.0.{int(rnd() * 256)}.{1 + int(rnd() * 254)}"
-        self.sp_server = SERVER_META % (server_ip, network_user, session)
+        self.sp_server = p = _fill(SERVER_PIECES, (server_ip, network_user, session))
+        p[-1] += "\n"  # lines end with their newline
         self._sp_web = None
         self._web_values = (ip, network_user, ua, conv.locale, tz, session)
-        self.templates: dict[str, str] = {}
+        self.templates: dict[str, tuple[str, ...]] = {}  # source -> _track_pieces
         self.entity = conv.entity
         self.sp_ctx = _contexts(self.entity)
+        self.anon = conv.anon
+        day = conv.start // DAY_MS
+        self.base = day * DAY_MS
+        self.day_plain = _DAY_PLAIN.get(day) or _plain_day(day)
+        self.day_iso = _DAY_ISO.get(day) or _iso_day(day)
+        # the text before etl_tstamp, collector_tstamp, dvce_created_tstamp, dvce_sent_tstamp and
+        # derived_tstamp in a server line; the same ending with the conversation's first day
+        self.sp_heads = heads = (p[0], p[1], p[2], p[8], p[9])
+        self.sp_heads_day = tuple(head + self.day_plain for head in heads)
+        # (user_id, domain_userid) -> a server line's text between event_id and unstruct_event,
+        # with the conversation entity as contexts
+        self.sp_ids: dict[tuple, str] = {}
 
     @property
-    def sp_web(self) -> str:
-        """The JavaScript tracker's line template (page views, structured events)."""
+    def sp_web(self) -> list[str]:
+        """The JavaScript tracker's line pieces (page views, structured events)."""
         if self._sp_web is None:
-            self._sp_web = WEB_META % tuple(v.replace("%", "%%") for v in self._web_values)
+            self._sp_web = _fill(WEB_PIECES, self._web_values)
+            self._sp_web[-1] += "\n"
         return self._sp_web
 
 
@@ -255,29 +312,53 @@ def _contexts(entity: dict) -> str:
     )  # fmt: skip
 
 
+def _on_its_day(head: str, ms: int, days: dict, make_day) -> tuple[str, int]:
+    """(head + the date of a time, the time's milliseconds within its day)."""
+    d = ms // DAY_MS
+    return head + (days.get(d) or make_day(d)), ms - d * DAY_MS
+
+
 # --- rendering --------------------------------------------------------------------------------
 
-_TRACK_SLOTS = (
-    '{%s"context":CTX,"event":%s,"integrations":{},%s"originalTimestamp":"%s",'
-    '"properties":%s,"receivedAt":"%s",IDS"sentAt":"%s",%s"type":"track","userId":%s'
-)
-_NAMES: dict[str, str] = {}
+# a track call: ``{`` anonymousId ``"context":..,"event":`` name ``,"integrations":{},``
+# messageId ``"originalTimestamp":"`` time ``","properties":`` properties ``,"receivedAt":"`` time
+# ``",`` (rudderId) ``"sentAt":"`` time ``",`` timestamp ``"type":"track","userId":`` id ``}``
+# (Segment: ``,"version":2}``); the pieces around the values, by index:
+(
+    _HEAD, _BODY, _NO_ID, _ID, _AFTER_ID, _PROPERTIES, _RECEIVED, _SENT, _TIMESTAMP, _NULL_USER,
+    _QUOTED_END, _NO_ID_DAY, _AFTER_ID_DAY, _RECEIVED_DAY, _SENT_DAY, _TIMESTAMP_DAY,
+) = range(16)  # fmt: skip
 
 
-def _track_template(c: Context, src: str) -> str:
-    """The line of a track call with %s slots for what changes between events."""
-    head = _TRACK_SLOTS
+def _track_pieces(c: Context, src: str) -> tuple[str, ...]:
+    body = '"context":' + c.json_ctx + ',"event":'
+    ids = ""
     if src == RUDDERSTACK:
-        head = head.replace('{%s"context"', '{%s"channel":"' + c.sdk + '","context"')
+        body = '"channel":"' + c.sdk + '",' + body
         ids = '"request_ip":"' + c.request_ip + '","rudderId":"' + c.rudder_id + '",'
-        head = head.replace("IDS", ids) + "}"
-    else:
-        head = head.replace("IDS", "") + ',"version":2}'
-    return head.replace("CTX", c.json_ctx.replace("%", "%%"))
+    anon = c.anon
+    end = "}" if src == RUDDERSTACK else ',"version":2}'
+    pieces = (
+        ("{" if anon is None else '{"anonymousId":"' + anon + '",') + body,
+        body,
+        ',"integrations":{},"originalTimestamp":"',
+        ',"integrations":{},"messageId":"',
+        '","originalTimestamp":"',
+        '","properties":',
+        ',"receivedAt":"',
+        '",' + ids + '"sentAt":"',
+        '","timestamp":"',
+        '","type":"track","userId":null' + end + "\n",
+        '"' + end + "\n",
+    )
+    day = c.day_iso
+    return pieces + tuple(
+        pieces[i] + day for i in (_NO_ID, _AFTER_ID, _RECEIVED, _SENT, _TIMESTAMP)
+    )
 
 
-def render_json(ev: Ev, c: Context, skew: int) -> tuple[str, int, tuple]:
-    """One Segment or RudderStack message. Returns (line, event time, payload).
+def render_json(ev: Ev, c: Context, skew: int) -> tuple[str, int]:
+    """One Segment or RudderStack message. Returns (line with its newline, event time).
 
     Ids (envelope, anonymous, user) are written without JSON escaping: the world makes them from
     letters, digits, '-' and '_' only.
@@ -289,30 +370,85 @@ def render_json(ev: Ev, c: Context, skew: int) -> tuple[str, int, tuple]:
     else:
         ts = None if ev.no_ts else at
         eat = at
-    props = ev.props
-    if src == SEGMENT:
-        props = {CAMEL.get(k, k): v for k, v in props.items()}
-    props_json = dumps(props)
-    if kind == "track":
-        template = c.templates.get(src)
-        if template is None:
-            template = c.templates[src] = _track_template(c, src)
-        name = ev.name
-        event = _NAMES.get(name)
-        if event is None:
-            event = _NAMES[name] = dumps(name)
-        line = template % (
-            "" if ev.anon is None else '"anonymousId":"' + ev.anon + '",',
-            event,
-            "" if ev.eid is None else '"messageId":"' + ev.eid + '",',
-            iso(at - lat + skew),
-            props_json,
-            iso(recv),
-            iso(recv - lat + skew),
-            "" if ts is None else '"timestamp":"' + iso(ts) + '",',
-            "null" if ev.uid is None else '"' + ev.uid + '"',
-        )
-        return line, eat, (kind, name, props_json)
+    props_json = ev.props_json
+    if props_json is None:
+        props = ev.props
+        if src == SEGMENT:
+            props = {CAMEL.get(k, k): v for k, v in props.items()}
+        props_json = dumps(props)
+    if kind != "track":
+        return _render_other(ev, c, skew, ts, eat, props_json)
+    p = c.templates.get(src)
+    if p is None:
+        p = c.templates[src] = _track_pieces(c, src)
+    name = ev.name
+    event = _NAMES.get(name)
+    if event is None:
+        event = _NAMES[name] = dumps(name)
+    anon, eid, uid = ev.anon, ev.eid, ev.uid
+    if anon is c.anon or anon == c.anon:
+        head = p[_HEAD]
+    else:
+        head = ("{" if anon is None else '{"anonymousId":"' + anon + '",') + p[_BODY]
+    base = c.base
+    # originalTimestamp, receivedAt, sentAt, timestamp: (the text before + date, hh:mm:ss, .fffZ),
+    # from the base day's first millisecond
+    recv -= base
+    t = at - base - lat + skew
+    if eid is None:
+        eid = ""
+        before_id = ""
+        if 0 <= t < DAY_MS:
+            d1 = p[_NO_ID_DAY]
+        else:
+            d1, t = _on_its_day(p[_NO_ID], t + base, _DAY_ISO, _iso_day)
+    else:
+        before_id = p[_ID]
+        if 0 <= t < DAY_MS:
+            d1 = p[_AFTER_ID_DAY]
+        else:
+            d1, t = _on_its_day(p[_AFTER_ID], t + base, _DAY_ISO, _iso_day)
+    s = t // 1000
+    h1, m1 = _HMS[s], _MS_ISO[t % 1000]
+    t = recv
+    if 0 <= t < DAY_MS:
+        d2 = p[_RECEIVED_DAY]
+    else:
+        d2, t = _on_its_day(p[_RECEIVED], t + base, _DAY_ISO, _iso_day)
+    s = t // 1000
+    h2, m2 = _HMS[s], _MS_ISO[t % 1000]
+    t = recv - lat + skew
+    if 0 <= t < DAY_MS:
+        d3 = p[_SENT_DAY]
+    else:
+        d3, t = _on_its_day(p[_SENT], t + base, _DAY_ISO, _iso_day)
+    s = t // 1000
+    h3, m3 = _HMS[s], _MS_ISO[t % 1000]
+    if ts is None:
+        d4 = h4 = m4 = ""
+    else:
+        t = ts - base
+        if 0 <= t < DAY_MS:
+            d4 = p[_TIMESTAMP_DAY]
+        else:
+            d4, t = _on_its_day(p[_TIMESTAMP], t + base, _DAY_ISO, _iso_day)
+        s = t // 1000
+        h4, m4 = _HMS[s], _MS_ISO[t % 1000]
+    if uid is None:
+        user, uid, end = p[_NULL_USER], "", ""
+    else:
+        user, end = '","type":"track","userId":"', p[_QUOTED_END]
+    line = "".join((
+        head, event, before_id, eid, d1, h1, m1, p[_PROPERTIES], props_json, d2, h2, m2, d3, h3,
+        m3, d4, h4, m4, user, uid, end,
+    ))  # fmt: skip
+    return line, eat
+
+
+def _render_other(ev: Ev, c: Context, skew: int, ts, eat: int, props_json: str) -> tuple[str, int]:
+    """A Segment or RudderStack message other than a track call."""
+    src, kind = ev.src, ev.kind
+    at, recv, lat = ev.at, ev.recv, ev.lat
     parts = ["{"]
     if ev.anon is not None:
         parts.append('"anonymousId":"' + ev.anon + '",')
@@ -327,11 +463,8 @@ def render_json(ev: Ev, c: Context, skew: int) -> tuple[str, int, tuple]:
     if kind == "page" or kind == "screen":
         parts.append('"name":' + dumps(ev.name) + ",")
     parts.append('"originalTimestamp":"' + iso(at - lat + skew) + '",')
-    if kind == "identify" or kind == "group":
-        payload = (kind, None, None)
-    else:
+    if kind != "identify" and kind != "group":
         parts.append('"properties":' + props_json + ",")
-        payload = (kind, None, props_json)
     parts.append('"receivedAt":"' + iso(recv) + '",')
     if src == RUDDERSTACK:
         parts.append('"request_ip":"' + c.request_ip + '","rudderId":"' + c.rudder_id + '",')
@@ -342,70 +475,144 @@ def render_json(ev: Ev, c: Context, skew: int) -> tuple[str, int, tuple]:
         parts.append('"traits":' + props_json + ",")
     parts.append('"type":"' + kind + '",')
     parts.append('"userId":' + ("null" if ev.uid is None else '"' + ev.uid + '"'))
-    parts.append(',"version":2}' if src == SEGMENT else "}")
-    return "".join(parts), eat, payload
+    parts.append(',"version":2}\n' if src == SEGMENT else "}\n")
+    return "".join(parts), eat
 
 
-def render_snowplow(ev: Ev, c: Context, skew: int, rng: random.Random) -> tuple[str, int, tuple]:
-    """One enriched-event TSV line. Returns (line, event time, payload)."""
+_NAMES: dict[str, str] = {}
+# (vendor, name, version) -> (unstruct_event up to the event's data, the server line's fields
+# from after derived_tstamp to before event_fingerprint)
+_SCHEMAS: dict[tuple[str, str, str], tuple[str, str]] = {}
+
+
+def _schema(vendor: str, name: str, version: str) -> tuple[str, str]:
+    head = (
+        '{"schema":"' + UNSTRUCT_EVENT_SCHEMA + '","data":{"schema":"iglu:' + vendor + "/" + name
+        + "/jsonschema/" + version + '","data":'
+    )  # fmt: skip
+    between = _DERIVED_TO_FINGERPRINT
+    fields = between[0] + vendor + between[1] + name + between[2] + version + between[3]
+    value = _SCHEMAS[(vendor, name, version)] = (head, fields)
+    return value
+
+
+def render_snowplow(ev: Ev, c: Context, skew: int, rng: random.Random) -> tuple[str, int]:
+    """One enriched-event TSV line. Returns (line with its newline, event time)."""
     at, recv, lat = ev.at, ev.recv, ev.lat
     kind = ev.kind
-    ent = ev.ent
     if ev.future:
         eat = recv + ev.future
         true_tstamp = plain(eat)  # as sent by the tracker
     else:
         eat = at
         true_tstamp = ""
-    contexts = (
-        "" if ent is None else c.sp_ctx if ent is c.entity or ent == c.entity else _contexts(ent)
-    )
-    if kind == "unstruct":
-        unstruct = (
-            '{"schema":"' + UNSTRUCT_EVENT_SCHEMA + '","data":{"schema":"iglu:' + ev.vendor + "/"
-            + ev.name + "/jsonschema/" + ev.version + '","data":' + dumps(ev.props) + "}}"
-        )  # fmt: skip
-        line = c.sp_server % (
-            plain(recv + 1_000 + int(rng.random() * 120_000)),  # etl_tstamp
-            plain(recv),
-            plain(at - lat + skew),
-            ev.eid or "",
-            ev.uid or "",
-            ev.anon or "",
-            contexts,
-            unstruct,
-            plain(recv - lat + skew),
-            "" if ev.no_ts else plain(at),
-            ev.vendor,
-            ev.name,
-            ev.version,
-            f"{rng.getrandbits(128):032x}",  # event_fingerprint
-            true_tstamp,
-        )
-        return line, eat, (kind, unstruct)
-    p = ev.props if kind == "struct" else {}
-    line = c.sp_web % (
-        plain(recv + 1_000 + int(rng.random() * 120_000)),
-        plain(recv),
-        plain(at - lat + skew),
-        kind,
-        ev.eid or "",
-        ev.uid or "",
-        ev.anon or "",
-        contexts,
-        p.get("category", ""),
-        p.get("action", ""),
-        p.get("label", ""),
-        "",
-        plain(recv - lat + skew),
-        "" if ev.no_ts else plain(at),
-        ev.vendor or "",
-        ev.name or "",
-        ev.version or "",
-        f"{rng.getrandbits(128):032x}",
-        true_tstamp,
-    )
-    return line, eat, (kind, "")
+    etl = 1_000 + int(rng.random() * 120_000)  # the ETL ran after the collector received
+    if kind != "unstruct":
+        return _render_web(ev, c, skew, rng, recv + etl, eat, true_tstamp)
+    base = c.base
+    heads = c.sp_heads_day
+    # etl_tstamp, collector_tstamp, dvce_created_tstamp, dvce_sent_tstamp, derived_tstamp:
+    # (the text before + date, hh:mm:ss, .fff), from the base day's first millisecond
+    recv -= base
+    at -= base
+    t = recv + etl
+    if 0 <= t < DAY_MS:
+        d1 = heads[0]
+    else:
+        d1, t = _on_its_day(c.sp_heads[0], t + base, _DAY_PLAIN, _plain_day)
+    s = t // 1000
+    h1, m1 = _HMS[s], _MS_PLAIN[t % 1000]
+    t = recv
+    if 0 <= t < DAY_MS:
+        d2 = heads[1]
+    else:
+        d2, t = _on_its_day(c.sp_heads[1], t + base, _DAY_PLAIN, _plain_day)
+    s = t // 1000
+    h2, m2 = _HMS[s], _MS_PLAIN[t % 1000]
+    t = at - lat + skew
+    if 0 <= t < DAY_MS:
+        d3 = heads[2]
+    else:
+        d3, t = _on_its_day(c.sp_heads[2], t + base, _DAY_PLAIN, _plain_day)
+    s = t // 1000
+    h3, m3 = _HMS[s], _MS_PLAIN[t % 1000]
+    t = recv - lat + skew
+    if 0 <= t < DAY_MS:
+        d4 = heads[3]
+    else:
+        d4, t = _on_its_day(c.sp_heads[3], t + base, _DAY_PLAIN, _plain_day)
+    s = t // 1000
+    h4, m4 = _HMS[s], _MS_PLAIN[t % 1000]
+    if ev.no_ts:
+        d5, h5, m5 = c.sp_heads[4], "", ""
+    else:
+        t = at
+        if 0 <= t < DAY_MS:
+            d5 = heads[4]
+        else:
+            d5, t = _on_its_day(c.sp_heads[4], t + base, _DAY_PLAIN, _plain_day)
+        s = t // 1000
+        h5, m5 = _HMS[s], _MS_PLAIN[t % 1000]
+    p = c.sp_server
+    uid, anon = ev.uid, ev.anon
+    ent = ev.ent
+    if ent is c.entity or (ent is not None and ent == c.entity):
+        ids = c.sp_ids.get((uid, anon))
+        if ids is None:
+            ids = c.sp_ids[(uid, anon)] = (
+                p[4] + (uid or "") + p[5] + (anon or "") + p[6] + c.sp_ctx + p[7]
+            )
+    else:
+        contexts = "" if ent is None else _contexts(ent)
+        ids = p[4] + (uid or "") + p[5] + (anon or "") + p[6] + contexts + p[7]
+    vendor, name, version = ev.vendor, ev.name, ev.version
+    head, fields = _SCHEMAS.get((vendor, name, version)) or _schema(vendor, name, version)
+    unstruct = f"{head}{ev.props_json or dumps(ev.props)}}}}}"
+    line = "".join((
+        d1, h1, m1, d2, h2, m2, d3, h3, m3, p[3], ev.eid or "", ids, unstruct, d4, h4, m4, d5, h5,
+        m5, fields, rng.getrandbits(128).to_bytes(16, "big").hex(), p[14], true_tstamp, p[15],
+    ))  # fmt: skip
+    return line, eat
+
+
+def _render_web(ev: Ev, c: Context, skew: int, rng, etl: int, eat: int, true_tstamp: str):
+    """A line of the JavaScript tracker (page view, structured event)."""
+    at, recv, lat = ev.at, ev.recv, ev.lat
+    kind = ev.kind
+    ent = ev.ent
+    contexts = "" if ent is None else c.sp_ctx if ent == c.entity else _contexts(ent)
+    props = ev.props if kind == "struct" else {}
+    p = c.sp_web
+    line = "".join((
+        p[0], plain(etl), p[1], plain(recv), p[2], plain(at - lat + skew), p[3], kind, p[4],
+        ev.eid or "", p[5], ev.uid or "", p[6], ev.anon or "", p[7], contexts, p[8],
+        props.get("category", ""), p[9], props.get("action", ""), p[10], props.get("label", ""),
+        p[11], p[12], plain(recv - lat + skew), p[13], "" if ev.no_ts else plain(at), p[14],
+        ev.vendor or "", p[15], ev.name or "", p[16], ev.version or "", p[17],
+        rng.getrandbits(128).to_bytes(16, "big").hex(), p[18], true_tstamp, p[19],
+    ))  # fmt: skip
+    return line, eat
+
+
+def payload(ev: Ev) -> tuple:
+    """What an event's line says beyond its envelope, as SPEC §4 compares two lines with the same
+    id: Segment/RudderStack type, event and properties; Snowplow event and unstruct_event."""
+    kind = ev.kind
+    if ev.src == SNOWPLOW:
+        if kind != "unstruct":
+            return (kind, "")
+        vendor, name, version = ev.vendor, ev.name, ev.version
+        head = (_SCHEMAS.get((vendor, name, version)) or _schema(vendor, name, version))[0]
+        return (kind, f"{head}{ev.props_json or dumps(ev.props)}}}}}")
+    if kind == "identify" or kind == "group":
+        return (kind, None, None)
+    props_json = ev.props_json
+    if props_json is None:
+        props = ev.props
+        if ev.src == SEGMENT:
+            props = {CAMEL.get(k, k): v for k, v in props.items()}
+        props_json = dumps(props)
+    return (kind, ev.name if kind == "track" else None, props_json)
 
 
 # --- corruption -------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from chat_analytics.generate.world import (
     Ev,
     baseline_name,
     name_variants,
-    uuid_from,
 )
 
 INVALID_RATINGS = (0, 6, 4.5, "five", "5")
@@ -57,17 +56,6 @@ B_MISSING_TIMESTAMP = BIT["missing_timestamp"]
 B_VARIANT_EVENT_NAME = BIT["variant_event_name"]
 
 
-def receipt_delay(src: str, sdk: str, rnd) -> int:
-    """Milliseconds between the event and its receipt by the collector (batching included)."""
-    if src == SNOWPLOW:
-        return 5 + int(rnd() * 800)
-    if sdk == "mobile":
-        return 200 + int(rnd() * rnd() * 30_000)  # the app flushes its queue in batches
-    if sdk == "server":
-        return 20 + int(rnd() * 4_000)
-    return 30 + int(rnd() * 1_500)
-
-
 _BASELINES: dict[tuple[str, str], str] = {}
 
 
@@ -96,10 +84,12 @@ def apply(
     """Decide how every event of ``conv`` is sent. Per-conversation kinds go to ``counters``."""
     r = cfg.rates
     rnd = rng.random
+    getrandbits = rng.getrandbits
     start, end = cfg.start_ms, cfg.end_ms
     sdk = CHANNELS[conv.channel].sdk
+    present = {ev.src for ev in evs}
     for src in SOURCE_ORDER:
-        if any(ev.src == src for ev in evs):
+        if src in present:
             counters["clock_skew"][0] += 1
             if rnd() < r["clock_skew"]:
                 counters["clock_skew"][1] += 1
@@ -112,36 +102,58 @@ def apply(
     r_dup, r_coll = r["duplicate"], r["id_collision"]
     r_dup_coll = r_dup + r_coll
     late_limit = end - DAY_MS - MINUTE_MS
-    for ev in evs:
+    # the receipt delay (ms between the event and its receipt by the collector, batching
+    # included) depends on the source and the conversation's client-side SDK
+    mobile, server = sdk == "mobile", sdk == "server"
+    snowplow = SNOWPLOW
+    # the kinds' bits as locals
+    b_malformed, b_missing_cid = B_MALFORMED_LINE, B_MISSING_CONVERSATION_ID
+    b_sender, b_variant = B_INVALID_SENDER, B_VARIANT_EVENT_NAME
+    b_no_id, b_future = B_MISSING_EVENT_ID, B_FUTURE_TIMESTAMP
+    b_no_ts, b_late, b_dup, b_coll = B_MISSING_TIMESTAMP, B_LATE, B_DUPLICATE, B_ID_COLLISION
+    b_no_id_future, b_dup_coll = b_no_id | b_future, b_dup | b_coll
+    for seq, ev in enumerate(evs):
+        ev.seq = seq + seq
         src = ev.src
-        opp, mess = ev.opp | B_MALFORMED_LINE, ev.mess
-        ev.recv = recv = ev.at + receipt_delay(src, sdk, rnd)
+        opp, mess = ev.opp | b_malformed, ev.mess
+        if src == snowplow:
+            recv = ev.at + 5 + int(rnd() * 800)
+        elif mobile:
+            recv = ev.at + 200 + int(rnd() * rnd() * 30_000)  # the app flushes in batches
+        elif server:
+            recv = ev.at + 20 + int(rnd() * 4_000)
+        else:
+            recv = ev.at + 30 + int(rnd() * 1_500)
+        ev.recv = recv
         ev.lat = 10 + int(rnd() * 390)
-        ev.eid = uuid_from(rng)
+        x = getrandbits(128).to_bytes(16, "big").hex()  # uuid_from(rng)
+        eid = ev.eid = f"{x[:8]}-{x[8:12]}-4{x[13:16]}-a{x[17:20]}-{x[20:]}"
         if rnd() < r_malformed:
-            corruptions = TSV_CORRUPTIONS if src == SNOWPLOW else JSON_CORRUPTIONS
+            corruptions = TSV_CORRUPTIONS if src == snowplow else JSON_CORRUPTIONS
             ev.bad = _pick(corruptions, rnd())
-            ev.opp, ev.mess = opp, mess | B_MALFORMED_LINE
-            if src != SNOWPLOW and ev.canon is not None:
+            ev.opp, ev.mess = opp, mess | b_malformed
+            if src != snowplow and ev.canon is not None:
                 ev.name = _baseline(src, ev.name)
             continue
         canon = ev.canon
         if canon is not None:
             snake = ev.name
             props = ev.props
-            opp |= B_MISSING_CONVERSATION_ID
+            opp |= b_missing_cid
             if rnd() < r_missing_cid:
-                mess |= B_MISSING_CONVERSATION_ID
+                mess |= b_missing_cid
                 if "conversation_id" in props:
                     props = ev.props = dict(props)
                     del props["conversation_id"]
+                    ev.props_json = None
                 ev.ent = None
             if canon == "message_sent":
                 if "sender" in props:
-                    opp |= B_INVALID_SENDER
+                    opp |= b_sender
                     if rnd() < r_sender:
-                        mess |= B_INVALID_SENDER
+                        mess |= b_sender
                         props["sender"] = "robot"
+                        ev.props_json = None
             elif canon in LEGACY_NAMES:
                 if snake == canon:
                     opp |= B_LEGACY_EVENT_NAME
@@ -153,53 +165,51 @@ def apply(
                 ev.opp, ev.mess = opp, mess
                 snake = _rating_mess(ev, snake, r, rng)
                 opp, mess = ev.opp, ev.mess
-            if src == SNOWPLOW:
+            if src == snowplow:
                 ev.name = snake
             else:
-                opp |= B_VARIANT_EVENT_NAME
+                opp |= b_variant
                 if rnd() < r_variant:
-                    mess |= B_VARIANT_EVENT_NAME
+                    mess |= b_variant
                     base = _baseline(src, snake)
                     variants = [v for v in name_variants(snake) if v != base]
                     ev.name = variants[int(rnd() * len(variants))]
                 else:
-                    ev.name = _baseline(src, snake)
-        opp |= B_MISSING_EVENT_ID | B_FUTURE_TIMESTAMP
+                    ev.name = _BASELINES.get((src, snake)) or _baseline(src, snake)
+        opp |= b_no_id_future
         if rnd() < r_no_id:
-            mess |= B_MISSING_EVENT_ID
-            ev.eid = None
+            mess |= b_no_id
+            eid = ev.eid = None
         if rnd() < r_future:
-            mess |= B_FUTURE_TIMESTAMP
+            mess |= b_future
             ev.future = HOUR_MS + MINUTE_MS + int(rnd() * 71 * HOUR_MS)
         else:
-            opp |= B_MISSING_TIMESTAMP
+            opp |= b_no_ts
             if rnd() < r_no_ts:
-                mess |= B_MISSING_TIMESTAMP
+                mess |= b_no_ts
                 ev.no_ts = True
             if recv < late_limit:
-                opp |= B_LATE
+                opp |= b_late
                 if rnd() < r_late:
-                    mess |= B_LATE
+                    mess |= b_late
                     ev.recv = recv + DAY_MS + int(rnd() * min(9 * DAY_MS, late_limit - recv))
-        if ev.eid is not None:
-            opp |= B_DUPLICATE | B_ID_COLLISION
+        if eid is not None:
+            opp |= b_dup_coll
             u = rnd()
             if u < r_dup:
-                mess |= B_DUPLICATE
+                mess |= b_dup
                 ev.dup = 1 if rnd() < 0.9 else 2
             elif u < r_dup_coll:
-                mess |= B_ID_COLLISION
-                ev.clone = _collision(ev, conv, rng, start)
+                mess |= b_coll
+                clone = ev.clone = _collision(ev, conv, rng, start)
+                clone.seq = seq + seq + 1
         ev.opp, ev.mess = opp, mess
-    for seq, ev in enumerate(evs):
-        ev.seq = 2 * seq
-        if ev.clone is not None:
-            ev.clone.seq = 2 * seq + 1
 
 
 def _rating_mess(ev: Ev, snake: str, r: dict[str, float], rng: random.Random) -> str:
     rnd = rng.random
     props = ev.props
+    ev.props_json = None
     value = props.pop("rating")
     ev.opp |= B_LEGACY_SCORE | B_INVALID_RATING
     legacy = rnd() < r["legacy_score"]

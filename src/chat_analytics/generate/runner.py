@@ -7,6 +7,7 @@ seed whatever the number of workers or chunks.
 
 from __future__ import annotations
 
+import _random
 import dataclasses
 import datetime as dt
 import gc
@@ -21,50 +22,89 @@ import tempfile
 import time
 from array import array
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 
 from chat_analytics.formats import FILE_EXTENSIONS, SOURCES
 from chat_analytics.generate import emit
 from chat_analytics.generate.config import BIT, MESS_KINDS, MESS_NAMES, GeneratorConfig
 from chat_analytics.generate.mess import apply
-from chat_analytics.generate.truth import ChunkTruth, Truth
+from chat_analytics.generate.truth import LANDED, ChunkTruth, Truth
 from chat_analytics.generate.world import DAY_MS, SNOWPLOW, expand, plan
 
 TRUTH_DIR = "_truth"
 _STATE: tuple | None = None  # (config, conversations, empty files): inherited by forked workers
 _MALFORMED = BIT["malformed_line"]
 _COLLISION = BIT["id_collision"]
+_first, _second = itemgetter(0), itemgetter(1)
+_WRITEV = hasattr(os, "writev")
+_IOV_MAX = 1024  # buffers per os.writev call (POSIX guarantees 16, Linux allows 1024)
+_SENDFILE = hasattr(os, "sendfile")
 MIN_CONVERSATIONS_PER_WORKER = 1_500
+MIN_CHUNKS_PER_WORKER, MAX_CHUNKS_PER_WORKER = 8, 32
 MAX_EVENTS_PER_CONVERSATION = 512  # the line key has 10 bits for an event's position
+SHM = "/dev/shm"
+BYTES_PER_CONVERSATION = 24_000  # what a conversation's lines take, generously
 
 
-def _write_part(path: str, lines: list[tuple[int, str]]) -> None:
-    """A chunk's lines of one file, sorted, to disk: count, keys, byte offsets, then the bytes."""
+def _write_part(path: str, lines: list[tuple[int, bytes]]) -> None:
+    """A chunk's lines of one file (each ending with its newline), sorted, to disk: count, keys,
+    byte offsets, then the lines."""
     lines.sort()
-    keys = array("Q", [k for k, _ in lines])
-    texts = [line for _, line in lines]
-    blob = ("\n".join(texts) + "\n").encode("utf-8", "surrogateescape")
-    offsets = array("Q", accumulate([len(t) + 1 for t in texts], initial=0))
-    if offsets[-1] != len(blob):  # some line is not ASCII: measure in bytes
-        sizes = [len(t.encode("utf-8", "surrogateescape")) + 1 for t in texts]
-        offsets = array("Q", accumulate(sizes, initial=0))
-    with open(path, "wb") as fh:
-        fh.write(array("Q", [len(keys)]).tobytes())
-        fh.write(keys.tobytes())
-        fh.write(offsets.tobytes())
-        fh.write(blob)
+    keys = array("Q", map(_first, lines))
+    texts = list(map(_second, lines))
+    offsets = array("Q", accumulate(map(len, texts), initial=0))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        _write_all(fd, [array("Q", [len(keys)]).tobytes(), keys.tobytes(), offsets.tobytes()])
+        _write_all(fd, texts)
+    finally:
+        os.close(fd)
 
 
-def _read_part(path: str) -> tuple[array, array, memoryview]:
-    data = memoryview(Path(path).read_bytes())
+def _write_all(fd: int, buffers: list) -> None:
+    """Write the buffers one after the other, without joining them first where the OS can."""
+    if not _WRITEV:
+        data = memoryview(b"".join(buffers))
+        while data:
+            data = data[os.write(fd, data) :]
+        return
+    for i in range(0, len(buffers), _IOV_MAX):
+        batch = buffers[i : i + _IOV_MAX]
+        written = os.writev(fd, batch)
+        if written < sum(map(len, batch)):  # a short write: the rest one piece at a time
+            rest = memoryview(b"".join(batch))[written:]
+            while rest:
+                rest = rest[os.write(fd, rest) :]
+
+
+def _open_part(path: str) -> tuple[int, array, array, int]:
+    """An open part: (file descriptor, keys, line offsets, where the lines start)."""
+    fd = os.open(path, os.O_RDONLY)
     header, keys, offsets = array("Q"), array("Q"), array("Q")
-    header.frombytes(data[:8])
+    header.frombytes(_pread(fd, 8, 0))
     n = header[0]
-    keys.frombytes(data[8 : 8 + 8 * n])
-    offsets.frombytes(data[8 + 8 * n : 16 + 16 * n])
-    return keys, offsets, data[16 + 16 * n :]
+    data = _pread(fd, 16 * n + 8, 8)
+    keys.frombytes(data[: 8 * n])
+    offsets.frombytes(data[8 * n :])
+    return fd, keys, offsets, 16 * n + 16
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    data = os.pread(fd, size, offset)
+    while len(data) < size:  # a short read
+        more = os.pread(fd, size - len(data), offset + len(data))
+        if not more:
+            raise OSError(f"part file ends early (fd {fd})")
+        data += more
+    return data
+
+
+def _read_part(part: tuple[int, array, array, int]) -> tuple[array, array, memoryview]:
+    fd, keys, offsets, start = part
+    return keys, offsets, memoryview(_pread(fd, offsets[-1], start))
 
 
 def _assemble(parts: list[tuple[array, array, memoryview]]) -> tuple[bytes, list[int]]:
@@ -92,6 +132,60 @@ def _assemble(parts: list[tuple[array, array, memoryview]]) -> tuple[bytes, list
     pieces.append(base[base_offsets[pos] :])
     order.extend(base_keys[pos:])
     return b"".join(pieces), order
+
+
+def _copy_assembled(out: int, parts: list[tuple[int, array, array, int]]) -> tuple[list, int]:
+    """What _assemble makes, written to ``out`` with the largest part copied file to file by the
+    OS. Returns (keys in file order, bytes written)."""
+    parts = sorted(parts, key=lambda p: (-len(p[1]), p[1][0]))
+    fd, base_keys, base_offsets, start = parts[0]
+    others = []
+    for other, keys, offsets, other_start in parts[1:]:
+        blob = _pread(other, offsets[-1], other_start)
+        for i, k in enumerate(keys):
+            others.append((k, blob[offsets[i] : offsets[i + 1]]))
+    others.sort()
+    order: list[int] = []
+    pending: list[bytes] = []  # lines of the other parts that go before the next base lines
+    pos = 0
+    for k, line in others:
+        j = bisect_left(base_keys, k)
+        if j > pos:
+            if pending:
+                _write_all(out, pending)
+                pending = []
+            _send(out, fd, start + base_offsets[pos], base_offsets[j] - base_offsets[pos])
+            order.extend(base_keys[pos:j])
+            pos = j
+        pending.append(line)
+        order.append(k)
+    if pending:
+        _write_all(out, pending)
+    end = len(base_keys)
+    if end > pos:
+        _send(out, fd, start + base_offsets[pos], base_offsets[end] - base_offsets[pos])
+        order.extend(base_keys[pos:])
+    return order, base_offsets[end] + sum(len(line) for _, line in others)
+
+
+def _send(out: int, fd: int, offset: int, count: int) -> None:
+    """Copy ``count`` bytes of ``fd`` from ``offset`` to the end of ``out``."""
+    global _SENDFILE
+    while count:
+        if _SENDFILE:
+            try:
+                sent = os.sendfile(out, fd, offset, count)
+            except OSError:
+                _SENDFILE = False  # not between these files: copy through memory
+                continue
+            if sent == 0:
+                raise OSError(f"part file ends early (fd {fd})")
+        else:
+            data = _pread(fd, min(count, 1 << 24), offset)
+            _write_all(out, [data])
+            sent = len(data)
+        offset += sent
+        count -= sent
 
 
 @dataclasses.dataclass
@@ -135,108 +229,139 @@ def _process(bounds: tuple[int, int, int]) -> ChunkOutput:
 
 def _process_chunk(bounds: tuple[int, int, int]) -> ChunkOutput:
     cfg, conversations, empty, parts_dir = _STATE
-    start, end = cfg.start_ms, cfg.end_ms
+    start = cfg.start_ms
     first_day = start // DAY_MS
-    # (source, day index) -> (lines of the file, the truth's counters for it)
-    slots: dict[tuple[str, int], tuple[list, list]] = {}
+    days = cfg.days
+    # source -> per day index: [lines of the file, the truth's counters for it] (None: no line)
+    slots: dict[str, list] = {src: [None] * days for src in SOURCES}
     malformed = []
     truth = ChunkTruth(start)
     recs = truth.recs
+    add_rec = recs.append
+    quality_slot = truth.quality_slot
     counters = {name: [0, 0] for name in MESS_NAMES}
-    opportunities: dict[int, int] = defaultdict(int)
-    injected: dict[int, int] = defaultdict(int)
+    # per line's event: the bit sets of the kinds of mess it was an opportunity for, injected
+    opportunities: list[int] = []
+    injected: list[int] = []
+    add_opportunities, add_injected = opportunities.append, injected.append
     duplicate_lines = skewed_lines = 0
     render_json, render_snowplow = emit.render_json, emit.render_snowplow
+    Context = emit.Context
+    rng = random.Random()
+    seed = _random.Random.seed  # what random.Random(seed) does, without the Python layers
 
-    def arrival(src: str, recv: int) -> int:
-        while (src, (recv - start) // DAY_MS) in empty:
-            recv += DAY_MS
-        return recv
+    # source -> per day index: how much later a line received that day arrives (an empty file's
+    # lines arrive with the next day's that is not empty)
+    shifts = {src: [0] * (days + 1) for src in SOURCES}
+    for src, per_day in shifts.items():
+        for day in range(days - 1, -1, -1):
+            if (src, day) in empty:
+                per_day[day] = per_day[day + 1] + DAY_MS
 
-    def slot_of(src: str, day: int) -> tuple[list, list]:
-        slot = slots[(src, day)] = ([], truth.quality_slot(src, first_day + day))
+    def slot_of(src: str, day: int) -> list:
+        slot = slots[src][day] = [[], quality_slot(src, first_day + day)]
         return slot
 
     chunk, lo, hi = bounds
     for conv in conversations[lo:hi]:
-        rng = random.Random(conv.seed)
+        seed(rng, conv.seed)
+        rng.gauss_next = None
         if conv.scripted:
             evs = conv.events
         else:
             evs = expand(conv, cfg, rng)
             apply(conv, evs, cfg, rng, counters)
-        ctx = emit.Context(conv, rng)
+        ctx = Context(conv, rng)
         base = conv.index << 12
         skews = conv.skew
         if len(evs) >= MAX_EVENTS_PER_CONVERSATION:
             raise ValueError(f"conversation {conv.cid} has more than 511 events")
         for ev in evs:
             src = ev.src
-            recv = arrival(src, ev.recv) if empty else ev.recv
-            if recv < start or recv >= end:
+            recv = ev.recv
+            since = recv - start
+            if since < 0:
                 continue
-            ev.recv = recv
+            day = since // DAY_MS
+            if day >= days:
+                continue
+            if empty and shifts[src][day]:
+                recv = ev.recv = recv + shifts[src][day]
+                since = recv - start
+                day = since // DAY_MS
+                if day >= days:
+                    continue
             skew = skews.get(src, 0) if skews else 0
             if src == SNOWPLOW:
-                line, eat, payload = render_snowplow(ev, ctx, skew, rng)
+                line, eat = render_snowplow(ev, ctx, skew, rng)
             else:
-                line, eat, payload = render_json(ev, ctx, skew)
-            day, in_day = divmod(recv - start, DAY_MS)
-            key = (in_day << 37) | base | (ev.seq << 2)
-            bucket, q = slots.get((src, day)) or slot_of(src, day)
+                line, eat = render_json(ev, ctx, skew)
+            key = ((since - day * DAY_MS) << 37) | base | (ev.seq << 2)
+            bucket, q = slots[src][day] or slot_of(src, day)
             if ev.bad is not None:
-                bucket.append((key, emit.corrupt(line, ev.bad, rng)))
+                bad_line = emit.corrupt(line[:-1], ev.bad, rng) + "\n"
+                bucket.append((key, bad_line.encode("utf-8", "surrogateescape")))
                 fmt = "tsv" if src == SNOWPLOW else "json"
                 malformed.append((src, day, key, emit.LANDING_REASONS[(fmt, ev.bad)], ev.bad))
-                opportunities[_MALFORMED] += 1
-                injected[_MALFORMED] += 1
+                add_opportunities(_MALFORMED)
+                add_injected(_MALFORMED)
                 continue
+            line = line.encode()
             bucket.append((key, line))
             eid = ev.eid
-            recs.append((src, recv, eat, eid, payload, key, ev, q))
-            q[0] += 1
-            lines = 1
-            if ev.dup:
-                for copy in range(1, ev.dup + 1):
-                    bucket.append((key + copy, line))
-                    recs.append((src, recv, eat, eid, payload, key + copy, ev, q))
-                q[0] += ev.dup
-                lines += ev.dup
-                duplicate_lines += ev.dup
+            add_rec((src, recv, eat, eid, key, ev, q))
             mask = ev.mess
+            dup = ev.dup
             clone = ev.clone
+            if dup:
+                for copy in range(1, dup + 1):
+                    bucket.append((key + copy, line))
+                    add_rec((src, recv, eat, eid, key + copy, ev, q))
+                duplicate_lines += dup
+                if skew:
+                    skewed_lines += dup
             if clone is not None:
-                crecv = arrival(src, clone.recv) if empty else clone.recv
-                if start <= crecv < end:
-                    clone.recv = crecv
+                crecv = clone.recv
+                since = crecv - start
+                cday = since // DAY_MS
+                if 0 <= since and cday < days and empty and shifts[src][cday]:
+                    crecv = clone.recv = crecv + shifts[src][cday]
+                    since = crecv - start
+                    cday = since // DAY_MS
+                if 0 <= since and cday < days:
                     if src == SNOWPLOW:
-                        cline, ceat, cpayload = render_snowplow(clone, ctx, skew, rng)
+                        cline, ceat = render_snowplow(clone, ctx, skew, rng)
                     else:
-                        cline, ceat, cpayload = render_json(clone, ctx, skew)
-                    cday, cin_day = divmod(crecv - start, DAY_MS)
-                    ckey = (cin_day << 37) | base | (clone.seq << 2)
-                    cbucket, cq = slots.get((src, cday)) or slot_of(src, cday)
-                    cbucket.append((ckey, cline))
-                    recs.append((src, crecv, ceat, clone.eid, cpayload, ckey, clone, cq))
-                    cq[0] += 1
-                    lines += 1
+                        cline, ceat = render_json(clone, ctx, skew)
+                    ckey = ((since - cday * DAY_MS) << 37) | base | (clone.seq << 2)
+                    cbucket, cq = slots[src][cday] or slot_of(src, cday)
+                    cbucket.append((ckey, cline.encode()))
+                    add_rec((src, crecv, ceat, clone.eid, ckey, clone, cq))
+                    if skew:
+                        skewed_lines += 1
                 else:
                     mask &= ~_COLLISION
-            opportunities[ev.opp] += 1
-            injected[mask] += 1
+            add_opportunities(ev.opp)
+            add_injected(mask)
             if skew:
-                skewed_lines += lines
+                skewed_lines += 1
     parts = {}
-    for (src, day), (lines, _) in slots.items():
-        parts[(src, day)] = path = os.path.join(parts_dir, f"{src}-{day:05d}-{chunk:05d}.part")
-        _write_part(path, lines)
+    bad = Counter((src, day) for src, day, *_ in malformed)
+    for src, per_day in slots.items():
+        for day, slot in enumerate(per_day):
+            if slot is not None:
+                slot[1][LANDED] += len(slot[0]) - bad[(src, day)]  # lines that land as rows
+                parts[(src, day)] = path = os.path.join(
+                    parts_dir, f"{src}-{day:05d}-{chunk:05d}.part"
+                )
+                _write_part(path, slot[0])
     return ChunkOutput(
         parts,
         malformed,
         truth.finish(),
         counters,
-        dict(opportunities),
-        dict(injected),
+        dict(Counter(opportunities)),
+        dict(Counter(injected)),
         duplicate_lines,
         skewed_lines,
         hi - lo,
@@ -265,12 +390,34 @@ def choose_empty_files(cfg: GeneratorConfig, counters: dict[str, list[int]]) -> 
     return chosen
 
 
-def _chunks(n: int, pieces: int) -> list[tuple[int, int, int]]:
-    """(chunk number, first, end) ranges of conversations."""
-    pieces = max(1, min(pieces, n))
-    bounds = [round(i * n / pieces) for i in range(pieces + 1)]
-    ranges = [(bounds[i], bounds[i + 1]) for i in range(pieces) if bounds[i] < bounds[i + 1]]
-    return [(i, lo, hi) for i, (lo, hi) in enumerate(ranges)]
+def _chunks(conversations: list, workers: int) -> list[tuple[int, int, int]]:
+    """(chunk number, first, end) ranges of conversations.
+
+    One process: one chunk. Else one chunk per day of conversation starts, so that a file takes
+    most of its lines from one chunk (cheap to assemble); days are split when there are fewer
+    than MIN_CHUNKS_PER_WORKER per process and grouped when there are more than
+    MAX_CHUNKS_PER_WORKER.
+    """
+    n = len(conversations)
+    if n == 0:
+        return []
+    if workers <= 1:
+        return [(0, 0, n)]
+    days = [conv.start // DAY_MS for conv in conversations]
+    firsts = [0, *(i for i in range(1, n) if days[i] != days[i - 1]), n]
+    low, high = workers * MIN_CHUNKS_PER_WORKER, workers * MAX_CHUNKS_PER_WORKER
+    if len(firsts) - 1 > high:  # group days
+        step = (len(firsts) - 1) / high
+        firsts = [firsts[round(i * step)] for i in range(high)] + [n]
+    elif len(firsts) - 1 < low:  # split days
+        split = -(-low // (len(firsts) - 1))
+        firsts = [
+            lo + round(k * (hi - lo) / split)
+            for lo, hi in zip(firsts, firsts[1:], strict=False)
+            for k in range(split)
+        ] + [n]  # fmt: skip
+    bounds = sorted(set(firsts))
+    return [(i, lo, hi) for i, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False))]
 
 
 class Progress:
@@ -313,6 +460,20 @@ def _clear(out: Path) -> None:
                 path.unlink()
 
 
+def _parts_dir(out: Path, conversations: int) -> str:
+    """Where the chunks' parts wait for their files: in memory (/dev/shm) when it has ample room
+    for them, else next to the output."""
+    size = conversations * BYTES_PER_CONVERSATION
+    try:
+        shm = os.statvfs(SHM)
+        free_memory = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        if 4 * size < min(shm.f_bavail * shm.f_frsize, free_memory):
+            return tempfile.mkdtemp(prefix="chat-analytics-generate-", dir=SHM)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return tempfile.mkdtemp(prefix=".generate-parts-", dir=out)
+
+
 def generate(cfg: GeneratorConfig) -> RunResult:
     """Write the export files and the ground truth of one run."""
     global _STATE
@@ -331,11 +492,11 @@ def generate(cfg: GeneratorConfig) -> RunResult:
     workers = cfg.workers or min(2, os.cpu_count() or 1)
     if cfg.workers == 0 and len(conversations) < 2 * MIN_CONVERSATIONS_PER_WORKER:
         workers = 1
-    chunks = _chunks(len(conversations), workers * 8 if workers > 1 else 1)
+    chunks = _chunks(conversations, workers)
     progress = Progress(len(conversations), cfg.progress)
     merged = _Merged()
     out.mkdir(parents=True, exist_ok=True)
-    parts_dir = tempfile.mkdtemp(prefix=".generate-parts-", dir=out)
+    parts_dir = _parts_dir(out, len(conversations))
     _STATE = (cfg, conversations, empty, parts_dir)
     pool = None
     collecting = gc.isenabled()
@@ -343,7 +504,10 @@ def generate(cfg: GeneratorConfig) -> RunResult:
     try:
         if workers > 1 and len(chunks) > 1:
             pool = multiprocessing.get_context("fork").Pool(workers)
-            outputs = pool.imap(_process, chunks)
+            # the biggest chunks first, so that the processes finish together; what the chunks
+            # produce adds up the same in any order
+            biggest_first = sorted(chunks, key=lambda c: c[1] - c[2])
+            outputs = pool.imap_unordered(_process, biggest_first)
         else:
             outputs = map(_process, chunks)
         for output in outputs:
@@ -431,8 +595,24 @@ def _gzip(data: bytes) -> bytes:
 def _write_file(job: tuple) -> tuple[str, int, int, list[dict]]:
     """Assemble one file from the chunks' parts, write it; (name, lines, bytes, malformed)."""
     path, rel, part_paths, bad, compress = job
-    parts = [_read_part(p) for p in part_paths]
-    data, order = _assemble(parts) if parts else (b"", [])
+    parts = [_open_part(p) for p in part_paths]
+    try:
+        if compress or not parts or not _SENDFILE:
+            data, order = _assemble([_read_part(p) for p in parts]) if parts else (b"", [])
+            if compress:
+                data = _gzip(data)
+            with open(path, "wb") as fh:
+                fh.write(data)
+            size = len(data)
+        else:
+            out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                order, size = _copy_assembled(out, parts)
+            finally:
+                os.close(out)
+    finally:
+        for fd, *_ in parts:
+            os.close(fd)
     malformed = []
     if bad:
         for number, key in enumerate(order, start=1):
@@ -441,13 +621,9 @@ def _write_file(job: tuple) -> tuple[str, int, int, list[dict]]:
                 malformed.append(
                     {"file": rel, "line": number, "reason": reason, "corruption": corruption}
                 )
-    if compress:
-        data = _gzip(data)
-    with open(path, "wb") as fh:
-        fh.write(data)
     for p in part_paths:
         os.unlink(p)
-    return rel, len(order), len(data), malformed
+    return rel, len(order), size, malformed
 
 
 def _file_jobs(cfg: GeneratorConfig, out: Path, merged: _Merged) -> list[tuple]:

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import math
 import os
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
+from functools import partial
+from operator import is_not, itemgetter
 from pathlib import Path
 
+from chat_analytics.generate.emit import day_name, payload, plain
 from chat_analytics.generate.world import DAY_MS, SNOWPLOW, Ev
 
 CHAT_VENDOR = "com.acme.chat"
@@ -76,6 +80,7 @@ def _text(value) -> str | None:
 # --- per chunk --------------------------------------------------------------------------------
 
 LANDED, CHAT, IDENTITY, UNMAPPED, DUPLICATE, REJECTED, COLLISIONS, LATENESS = range(8)
+_BOOL = {True: "true", False: "false"}
 _NOT_CHAT = ("", None)
 _ALIAS_BY_NAME: dict[str, tuple] = {}
 
@@ -95,7 +100,7 @@ class ChunkTruth:
         self.start_ms = start_ms
         self.recs: list[tuple] = []
         # (source, received day) -> [landed, chat, identity, unmapped, duplicate, rejected,
-        #                            id collisions, [lateness seconds]]
+        #                            id collisions, [lateness ms]]
         self.quality: dict[tuple[str, int], list] = {}
         self.rejections: dict[tuple[str, str], int] = defaultdict(int)
         self.links: dict[str, tuple] = {}
@@ -109,82 +114,99 @@ class ChunkTruth:
             q = self.quality[(src, day)] = [0, 0, 0, 0, 0, 0, 0, []]
         return q
 
-    def add(self, src: str, recv: int, eat: int | None, eid, payload, key: int, ev: Ev) -> None:
+    def add(self, src: str, recv: int, eat: int | None, eid, key: int, ev: Ev) -> None:
         """A line that lands as a row (malformed lines never do).
 
-        ``key`` orders lines with the same receipt time as they stand in their file.
+        ``key`` orders lines with the same receipt time as they stand in their file. (The
+        generator appends to ``recs`` itself, and counts the landed rows per file.)
         """
         q = self.quality_slot(src, recv // DAY_MS)
         q[LANDED] += 1
-        self.recs.append((src, recv, eat, eid, payload, key, ev, q))
-
-    def _reject(self, rec, reason: str) -> None:
-        rec[7][REJECTED] += 1
-        self.rejections[(rec[0], reason)] += 1
+        self.recs.append((src, recv, eat, eid, key, ev, q))
 
     def finish(self) -> ChunkTruth:
-        by_source: dict[str, dict[str, tuple]] = defaultdict(dict)
+        by_source: dict[str, dict[str, tuple]] = {}
         copies = []
+        rejections = self.rejections
         for rec in self.recs:
             eid = rec[3]
             if eid is None:
-                self._reject(rec, "missing_event_id")
+                rec[6][REJECTED] += 1
+                rejections[(rec[0], "missing_event_id")] += 1
                 continue
-            firsts = by_source[rec[0]]
-            first = firsts.get(eid)
-            if first is None:
-                firsts[eid] = rec
-            elif (rec[1], rec[5]) < (first[1], first[5]):  # by receipt, then file position
+            firsts = by_source.get(rec[0])
+            if firsts is None:
+                firsts = by_source[rec[0]] = {}
+            first = firsts.setdefault(eid, rec)
+            if first is rec:
+                continue
+            if (rec[1], rec[4]) < (first[1], first[4]):  # by receipt, then file position
                 firsts[eid] = rec
                 copies.append(first)
             else:
                 copies.append(rec)
         for rec in copies:
-            q = rec[7]
+            q = rec[6]
             q[DUPLICATE] += 1
-            if rec[4] != by_source[rec[0]][rec[3]][4]:
+            ev, first = rec[5], by_source[rec[0]][rec[3]][5]
+            if ev is not first and payload(ev) != payload(first):
                 q[COLLISIONS] += 1
-        by_conversation: dict[str, list[tuple]] = defaultdict(list)
+        by_conversation: dict[str, list[tuple]] = {}
         links = self.links
-        max_chat_at = self.max_chat_at
-        for rec in (rec for firsts in by_source.values() for rec in firsts.values()):
-            src, recv, eat, eid, _, _, ev, q = rec
-            if eat is None:
-                self._reject(rec, "invalid_timestamp")
-                continue
-            if eat > recv + FUTURE_TOLERANCE_MS:
-                self._reject(rec, "future_timestamp")
-                continue
-            kind = ev.kind
-            alias = None
-            if src == SNOWPLOW:
-                if kind == "unstruct" and ev.vendor == CHAT_VENDOR:
-                    alias = _alias(ev.name)
-            elif kind == "track":
-                alias = _alias(ev.name)
-            if alias is not None:
-                row = _chat_row(rec, alias)
-                if row.__class__ is str:
-                    self._reject(rec, row)
+        alias_of = _ALIAS_BY_NAME.get
+        tolerance, snowplow, chat_vendor = FUTURE_TOLERANCE_MS, SNOWPLOW, CHAT_VENDOR
+        for firsts in by_source.values():
+            for rec in firsts.values():
+                src, recv, eat, eid, _, ev, q = rec
+                if eat is None:
+                    q[REJECTED] += 1
+                    rejections[(src, "invalid_timestamp")] += 1
                     continue
-                q[CHAT] += 1
-                by_conversation[row[CID]].append(row)
-                if max_chat_at is None or eat > max_chat_at:
-                    max_chat_at = eat
-            elif kind == "identify" and src != SNOWPLOW:
-                q[IDENTITY] += 1
-            else:
-                q[UNMAPPED] += 1
-            q[LATENESS].append((recv - eat) / 1000.0)
-            anon = ev.anon
-            if anon is not None and ev.uid is not None:
-                order = (eat, recv, src, eid)
-                best = links.get(anon)
-                if best is None or order > best[0]:
-                    links[anon] = (order, ev.uid)
-        self.max_chat_at = max_chat_at
+                if eat > recv + tolerance:
+                    q[REJECTED] += 1
+                    rejections[(src, "future_timestamp")] += 1
+                    continue
+                kind = ev.kind
+                alias = None
+                if src == snowplow:
+                    if kind == "unstruct" and ev.vendor == chat_vendor:
+                        name = ev.name
+                        alias = alias_of(name) or _alias(name)
+                elif kind == "track":
+                    name = ev.name
+                    alias = alias_of(name) or _alias(name)
+                if alias is not None and alias is not _NOT_CHAT:
+                    row = _chat_row(rec, alias)
+                    if row.__class__ is str:
+                        q[REJECTED] += 1
+                        rejections[(src, row)] += 1
+                        continue
+                    q[CHAT] += 1
+                    rows = by_conversation.get(row[CID])
+                    if rows is None:
+                        by_conversation[row[CID]] = [row]
+                    else:
+                        rows.append(row)
+                elif kind == "identify" and src != snowplow:
+                    q[IDENTITY] += 1
+                else:
+                    q[UNMAPPED] += 1
+                q[7].append(recv - eat)  # LATENESS, in ms (seconds in quality_rows)
+                anon = ev.anon
+                if anon is not None and ev.uid is not None:
+                    best = links.get(anon)
+                    if best is None or (eat, recv, src, eid) > best[0]:
+                        links[anon] = ((eat, recv, src, eid), ev.uid)
+        for q in self.quality.values():
+            q[LATENESS].sort()  # sorted runs make the merged lists quick to sort
+        conversations = self.conversations
+        max_chat_at = self.max_chat_at
         for cid, rows in by_conversation.items():
-            self.conversations.append(conversation_facts(cid, rows))
+            facts = conversation_facts(cid, rows)
+            conversations.append(facts)
+            if max_chat_at is None or facts[F_LAST] > max_chat_at:  # the latest chat event
+                max_chat_at = facts[F_LAST]
+        self.max_chat_at = max_chat_at
         self.recs = []
         return self
 
@@ -198,7 +220,7 @@ CHANNEL, BOT_VERSION, ANON, UID = range(13, 17)
 
 def _chat_row(rec, alias) -> tuple | str:
     """The validated chat event, or the reason it is rejected."""
-    src, recv, eat, eid, _, _, ev, _ = rec
+    src, recv, eat, eid, _, ev, _ = rec
     canonical, default_sender = alias
     # Snowplow: each property from the event's own data, else from the conversation entity.
     # (Generated data never carries JSON nulls, so a plain merge is that coalesce.)
@@ -252,22 +274,14 @@ def _chat_row(rec, alias) -> tuple | str:
     )  # fmt: skip
 
 
-def conversation_facts(cid: str, rows: list[tuple]) -> dict:
-    """Everything about one conversation that does not depend on other conversations."""
+def conversation_facts(cid: str, rows: list[tuple]) -> list:
+    """Everything about one conversation that does not depend on other conversations (a list
+    indexed by the F_ names below; user key and outcome are None until Truth.finish)."""
     rows.sort()  # by (event_at, received_at, source, event_id): unique, so never further
-    starts = [r for r in rows if r[CANON] == "conversation_started"]
-    started_at = (starts[0] if starts else rows[0])[AT]
-
-    def carried(index: int):
-        for group in (starts, rows):
-            for r in group:
-                if r[index] is not None:
-                    return r[index]
-        return "unknown"
-
     # messages: one per message_id (earliest report wins), one per event without an id
     messages: dict[str, tuple[int, str]] = {}
     loose: list[tuple[int, str]] = []
+    starts = []
     intents = fallbacks = 0
     first_intent = recognized_at = None
     escalation = resolution = None
@@ -275,16 +289,19 @@ def conversation_facts(cid: str, rows: list[tuple]) -> dict:
     for r in rows:
         canon = r[CANON]
         if canon == "message_sent":
-            if r[MID] is None:
+            mid = r[MID]
+            if mid is None:
                 loose.append((r[AT], r[SENDER]))
-            elif r[MID] not in messages:
-                messages[r[MID]] = (r[AT], r[SENDER])
+            elif mid not in messages:
+                messages[mid] = (r[AT], r[SENDER])
         elif canon == "intent_detected":
             intents += 1
             if r[FALLBACK] is True:
                 fallbacks += 1
             elif r[FALLBACK] is False and first_intent is None:
                 first_intent, recognized_at = r[INTENT], r[AT]
+        elif canon == "conversation_started":
+            starts.append(r)
         elif canon == "conversation_escalated":
             if escalation is None:
                 escalation = r
@@ -293,47 +310,112 @@ def conversation_facts(cid: str, rows: list[tuple]) -> dict:
                 resolution = r
         elif canon == "satisfaction_rated":
             ratings.append(r)
-    all_messages = sorted(list(messages.values()) + loose)
-    counts = {"user": 0, "bot": 0, "agent": 0}
-    for _, sender in all_messages:
-        counts[sender] += 1
-    first_user = next((at for at, s in all_messages if s == "user"), None)
-    first_response = None
+    started_at = (starts[0] if starts else rows[0])[AT]
+    # channel and bot version: the first a start event carries, else the first any event carries
+    channel = bot_version = None
+    for group in (starts, rows):
+        for r in group:
+            if channel is None:
+                channel = r[CHANNEL]
+            if bot_version is None:
+                bot_version = r[BOT_VERSION]
+            if channel is not None and bot_version is not None:
+                break
+        if channel is not None and bot_version is not None:
+            break
+    if channel is None:
+        channel = "unknown"
+    if bot_version is None:
+        bot_version = "unknown"
+    all_messages = sorted(messages.values())
+    if loose:
+        all_messages = sorted(all_messages + loose)
+    users = bots = agents = 0
+    first_user = first_response = None
+    for at, sender in all_messages:
+        if sender == "user":
+            users += 1
+            if first_user is None:
+                first_user = at
+        elif sender == "bot":
+            bots += 1
+        else:
+            agents += 1
     if first_user is not None:
-        reply = next((at for at, s in all_messages if s != "user" and at >= first_user), None)
-        if reply is not None:
-            first_response = reply - first_user
+        for at, sender in all_messages:
+            if sender != "user" and at >= first_user:
+                first_response = at - first_user
+                break
     resolved_by = resolution[BY] if resolution else None
-    first_ids = next(((r[UID], r[ANON]) for r in rows if r[UID] or r[ANON]), None)
-    return {
-        "conversation_id": cid,
-        "started_at": started_at,
-        "has_start_event": bool(starts),
-        "channel": carried(CHANNEL),
-        "bot_version": carried(BOT_VERSION),
-        "user_messages": counts["user"],
-        "bot_messages": counts["bot"],
-        "agent_messages": counts["agent"],
-        "intents_detected": intents,
-        "fallback_intents": fallbacks,
-        "is_engaged": counts["user"] >= 1,
-        "is_recognized": first_intent is not None,
-        "first_intent": first_intent,
-        "is_escalated": escalation is not None,
-        "escalated_at": escalation[AT] if escalation else None,
-        "escalation_reason": escalation[REASON] if escalation else None,
-        "is_resolved": resolution is not None,
-        "resolved_at": resolution[AT] if resolution else None,
-        "resolved_by": resolved_by,
-        "has_human": escalation is not None or counts["agent"] > 0 or resolved_by == "agent",
-        "csat_rating": ratings[-1][RATING] if ratings else None,
-        "first_response_ms": first_response,
-        "last_event_at": rows[-1][AT],
-        "first_ids": first_ids,
-        "engaged_at": first_user,
-        "recognized_at": recognized_at,
-        "rated_at": ratings[0][AT] if ratings else None,
-    }
+    first_ids = None
+    for r in rows:
+        if r[UID] or r[ANON]:
+            first_ids = (r[UID], r[ANON])
+            break
+    last = rows[-1][AT]
+    escalated_at = escalation[AT] if escalation else None
+    resolved_at = resolution[AT] if resolution else None
+    rating = ratings[-1][RATING] if ratings else None
+    is_engaged = users >= 1
+    has_human = escalation is not None or agents > 0 or resolved_by == "agent"
+    date = started_at // DAY_MS
+    # the fct_conversations row as CSV cells, but for user_key and outcome (see Truth.finish)
+    before_key = (
+        cid, _DAY_NAMES.get(date) or _day_name(date), plain(started_at), _BOOL[bool(starts)],
+        channel, bot_version,
+    )  # fmt: skip
+    before_outcome = (
+        str(users), str(bots), str(agents), str(intents), str(fallbacks), _BOOL[is_engaged],
+        _BOOL[first_intent is not None], "" if first_intent is None else first_intent,
+        _BOOL[escalation is not None], "" if escalated_at is None else plain(escalated_at),
+        "" if escalation is None or escalation[REASON] is None else escalation[REASON],
+        _BOOL[resolution is not None], "" if resolved_at is None else plain(resolved_at),
+        "" if resolved_by is None else resolved_by, _BOOL[has_human],
+    )  # fmt: skip
+    after_outcome = (
+        "" if rating is None else str(rating), "" if rating is None else _BOOL[rating >= 4],
+        "" if first_response is None else repr(first_response / 1000.0),
+        "" if escalated_at is None else repr((escalated_at - started_at) / 1000.0),
+        "" if resolved_at is None else repr((resolved_at - started_at) / 1000.0),
+        plain(last), repr((last - started_at) / 1000.0),
+    )  # fmt: skip
+    funnel = _funnel_steps(
+        started_at, (first_user, recognized_at, resolved_at, ratings[0][AT] if ratings else None)
+    )
+    return [
+        cid, (date, channel), (date, first_intent or "(none)"), is_engaged,
+        resolution is not None, is_engaged and resolution is not None, has_human, rating,
+        rating is not None and rating >= 4,
+        None if first_response is None else first_response / 1000.0, last, first_ids, funnel,
+        csv_text(before_key), csv_text(before_outcome), csv_text(after_outcome), None, None,
+    ]  # fmt: skip
+
+
+# a conversation's facts: a list of
+(
+    F_ID, F_CHANNEL_KEY, F_INTENT_KEY, F_ENGAGED, F_RESOLVED, F_ENGAGED_RESOLVED, F_HUMAN,
+    F_RATING, F_SATISFIED, F_FIRST_RESPONSE, F_LAST, F_IDS, F_FUNNEL, F_BEFORE_KEY,
+    F_BEFORE_OUTCOME, F_AFTER_OUTCOME, F_USER_KEY, F_OUTCOME,
+) = range(18)  # fmt: skip
+
+
+def _funnel_steps(started_at: int, milestones: tuple) -> int:
+    """How many funnel steps the conversation reached (started, then each milestone in time)."""
+    limit = started_at + FUNNEL_WINDOW_MS
+    reached = 1
+    for at in milestones:
+        if at is None or at > limit:
+            break
+        reached += 1
+    return reached
+
+
+_DAY_NAMES: dict[int, str] = {}
+
+
+def _day_name(day: int) -> str:
+    name = _DAY_NAMES[day] = day_name(day)
+    return name
 
 
 # --- across chunks ----------------------------------------------------------------------------
@@ -380,20 +462,18 @@ def user_key(stitched: str, salt: str) -> str:
     return hashlib.sha256((salt + stitched).encode("utf-8")).hexdigest()
 
 
-def quantile_cont(values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks, as DuckDB's quantile_cont."""
+def quantile_cont(values: list[float], q: float, scale: float = 1.0) -> float | None:
+    """Linear interpolation between closest ranks, as DuckDB's quantile_cont, of the values
+    divided by ``scale`` (``values`` sorted)."""
     if not values:
         return None
-    values = sorted(values)
     pos = q * (len(values) - 1)
     lo = math.floor(pos)
     hi = math.ceil(pos)
     if lo == hi:
-        return values[lo]
-    return values[lo] + (values[hi] - values[lo]) * (pos - lo)
-
-
-_BOOL = {True: "true", False: "false"}
+        return values[lo] / scale
+    low, high = values[lo] / scale, values[hi] / scale
+    return low + (high - low) * (pos - lo)
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -430,147 +510,91 @@ class Truth:
         """User keys and outcomes, which need every chunk (identity links, as_of)."""
         salt = pii_salt() if salt is None else salt
         as_of = self.as_of
+        links = self.links
         for c in self.conversations:
-            ids = c["first_ids"]
+            ids = c[F_IDS]
             if ids is None:
-                c["user_key"] = None
+                c[F_USER_KEY] = ""
             else:
                 uid, anon = ids
-                stitched = uid if uid else (self.links[anon][1] if anon in self.links else anon)
-                c["user_key"] = user_key(stitched, salt)
-            if not c["is_engaged"]:
+                stitched = uid if uid else (links[anon][1] if anon in links else anon)
+                c[F_USER_KEY] = user_key(stitched, salt)
+            if not c[F_ENGAGED]:
                 outcome = "not_engaged"
-            elif c["has_human"]:
+            elif c[F_HUMAN]:
                 outcome = "escalated"
-            elif c["is_resolved"]:
+            elif c[F_RESOLVED]:
                 outcome = "contained"
-            elif c["last_event_at"] > as_of - TIMEOUT_MS:
+            elif c[F_LAST] > as_of - TIMEOUT_MS:
                 outcome = "in_progress"
             else:
                 outcome = "abandoned"
-            c["outcome"] = outcome
-            c["conversation_date"] = c["started_at"] // DAY_MS
-        self.conversations.sort(key=lambda c: c["conversation_id"])
+            c[F_OUTCOME] = outcome
+        self.conversations.sort(key=itemgetter(F_ID))
 
     # --- rows -----------------------------------------------------------------------------
 
-    def fct_rows(self) -> list[tuple]:
-        """fct_conversations, one row per conversation, as CSV cells."""
-        from chat_analytics.generate.emit import day_name, plain
+    def fct_lines(self) -> list[str]:
+        """fct_conversations, one CSV line per conversation."""
+        return [
+            f"{c[F_BEFORE_KEY]},{c[F_USER_KEY]},{c[F_BEFORE_OUTCOME]},{c[F_OUTCOME]},"
+            f"{c[F_AFTER_OUTCOME]}"
+            for c in self.conversations
+        ]
 
-        def ts(at):
-            return "" if at is None else plain(at)
-
-        def text(value):
-            return "" if value is None else value
-
-        rows = []
-        for c in self.conversations:
-            start = c["started_at"]
-            rating = c["csat_rating"]
-            frs = c["first_response_ms"]
-            escalated_at, resolved_at, last = (
-                c["escalated_at"],
-                c["resolved_at"],
-                c["last_event_at"],
-            )
-            rows.append((
-                c["conversation_id"], day_name(c["conversation_date"]), plain(start),
-                _BOOL[c["has_start_event"]], c["channel"], c["bot_version"], text(c["user_key"]),
-                c["user_messages"], c["bot_messages"], c["agent_messages"],
-                c["intents_detected"], c["fallback_intents"], _BOOL[c["is_engaged"]],
-                _BOOL[c["is_recognized"]], text(c["first_intent"]), _BOOL[c["is_escalated"]],
-                ts(escalated_at), text(c["escalation_reason"]), _BOOL[c["is_resolved"]],
-                ts(resolved_at), text(c["resolved_by"]), _BOOL[c["has_human"]], c["outcome"],
-                "" if rating is None else rating, "" if rating is None else _BOOL[rating >= 4],
-                "" if frs is None else repr(frs / 1000.0),
-                "" if escalated_at is None else repr((escalated_at - start) / 1000.0),
-                "" if resolved_at is None else repr((resolved_at - start) / 1000.0),
-                plain(last), repr((last - start) / 1000.0),
-            ))  # fmt: skip
-        return rows
-
-    def _metrics(self, key) -> list[tuple]:
-        groups: dict[tuple, list[dict]] = defaultdict(list)
-        for c in self.conversations:
-            groups[key(c)].append(c)
-        rows = []
-        for k in sorted(groups):
-            cs = groups[k]
-            n = len(cs)
-            engaged = sum(c["is_engaged"] for c in cs)
-            outcomes = defaultdict(int)
-            for c in cs:
-                outcomes[c["outcome"]] += 1
-            resolved = sum(c["is_engaged"] and c["is_resolved"] for c in cs)
-            rated = [c["csat_rating"] for c in cs if c["csat_rating"] is not None]
-            satisfied = sum(r >= 4 for r in rated)
-            frs = [
-                c["first_response_ms"] / 1000.0 for c in cs if c["first_response_ms"] is not None
-            ]
-            rows.append((
-                ("date", k[0]), k[1], n, engaged, outcomes["escalated"], outcomes["contained"],
-                outcomes["in_progress"], outcomes["abandoned"], resolved, len(rated), satisfied,
-                _ratio(engaged, n), _ratio(outcomes["escalated"], engaged),
-                _ratio(outcomes["contained"], engaged), _ratio(outcomes["abandoned"], engaged),
-                _ratio(resolved, engaged), sum(rated) / len(rated) if rated else None,
-                _ratio(satisfied, len(rated)), _ratio(len(rated), engaged),
-                sum(frs) / len(frs) if frs else None,
-            ))  # fmt: skip
-        return rows
-
-    def metrics_rows(self) -> list[tuple]:
-        return self._metrics(lambda c: (c["conversation_date"], c["channel"]))
-
-    def intent_rows(self) -> list[tuple]:
-        return self._metrics(lambda c: (c["conversation_date"], c["first_intent"] or "(none)"))
-
-    def funnel_rows(self) -> list[tuple]:
-        groups: dict[tuple, list[int]] = {}
-        for c in self.conversations:
-            counts = groups.setdefault((c["conversation_date"], c["channel"]), [0] * 5)
-            limit = c["started_at"] + FUNNEL_WINDOW_MS
-            for i, (_, _, field) in enumerate(FUNNEL_STEPS):
-                at = c[field]
-                if at is None or at > limit:
-                    break
-                counts[i] += 1
-        rows = []
-        for (day, channel), counts in sorted(groups.items()):
+    def aggregate_rows(self) -> tuple[list[tuple], list[tuple], list[tuple]]:
+        """conversation_metrics_daily, intent_metrics_daily and conversation_funnel_daily rows."""
+        by_channel: dict[tuple, list] = defaultdict(list)
+        by_intent: dict[tuple, list] = defaultdict(list)
+        for c in self.conversations:  # by conversation_id: sums add up in that order
+            by_channel[c[F_CHANNEL_KEY]].append(c)
+            by_intent[c[F_INTENT_KEY]].append(c)
+        funnel = []
+        for (day, channel), cs in sorted(by_channel.items()):
+            reached = Counter(map(itemgetter(F_FUNNEL), cs))
+            steps = [sum(n for k, n in reached.items() if k > i) for i in range(5)]
             for i, (number, name, _) in enumerate(FUNNEL_STEPS):
-                previous = _ratio(counts[i], counts[i - 1]) if i else 1.0
-                rows.append((
-                    ("date", day), channel, number, name, counts[i], previous,
-                    _ratio(counts[i], counts[0]),
-                ))  # fmt: skip
-        return rows
+                previous = _ratio(steps[i], steps[i - 1]) if i else 1.0
+                funnel.append(
+                    (
+                        ("date", day),
+                        channel,
+                        number,
+                        name,
+                        steps[i],
+                        previous,
+                        _ratio(steps[i], steps[0]),
+                    )
+                )
+        return _metric_rows(by_channel), _metric_rows(by_intent), funnel
 
     def quality_rows(self) -> list[tuple]:
         rows = []
         for (src, day), q in sorted(self.quality.items()):
-            late = sorted(q[LATENESS])
-            rows.append(
-                (src, ("date", day), *q[:7], quantile_cont(late, 0.5), quantile_cont(late, 0.95))
-            )
+            late = q[LATENESS]
+            late.sort()
+            rows.append((
+                src, ("date", day), *q[:7], quantile_cont(late, 0.5, 1000.0),
+                quantile_cont(late, 0.95, 1000.0),
+            ))  # fmt: skip
         return rows
 
     def write(self, folder: Path) -> dict[str, int]:
         """Write the CSV files; returns rows per file."""
-        from chat_analytics.generate.emit import day_name, plain
 
-        def cell(value):
+        def cell(value) -> str:
             if value is None:
                 return ""
             if value is True:
                 return "true"
             if value is False:
                 return "false"
-            if isinstance(value, tuple):
+            if value.__class__ is tuple:
                 kind, v = value
                 if v is None:
                     return ""
                 return day_name(v) if kind == "date" else plain(v)
-            if isinstance(value, float):
+            if value.__class__ is float:
                 return repr(value)
             return str(value)
 
@@ -579,22 +603,63 @@ class Truth:
 
         folder.mkdir(parents=True, exist_ok=True)
         written = {}
+        metrics, intents, funnel = self.aggregate_rows()
         for name, columns, rows in (
             ("fct_conversations", FCT_COLUMNS, None),
             ("conversation_metrics_daily", ("conversation_date", "channel", *METRIC_COLUMNS),
-             self.metrics_rows()),
-            ("conversation_funnel_daily", FUNNEL_COLUMNS, self.funnel_rows()),
-            ("intent_metrics_daily", ("conversation_date", "intent", *METRIC_COLUMNS),
-             self.intent_rows()),
+             metrics),
+            ("conversation_funnel_daily", FUNNEL_COLUMNS, funnel),
+            ("intent_metrics_daily", ("conversation_date", "intent", *METRIC_COLUMNS), intents),
             ("event_quality_daily", QUALITY_COLUMNS, self.quality_rows()),
         ):  # fmt: skip
+            if rows is None:  # already lines
+                rows = self.fct_lines()
+                text = "\n".join([",".join(columns), *rows, ""])
+            else:
+                text = csv_lines(columns, map(cells, rows))
             with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh, lineterminator="\n")
-                writer.writerow(columns)
-                if rows is None:  # already cells
-                    rows = self.fct_rows()
-                    writer.writerows(rows)
-                else:
-                    writer.writerows(map(cells, rows))
+                fh.write(text)
             written[name] = len(rows)
         return written
+
+
+def csv_text(cells) -> str:
+    """What csv.writer writes for a row of str cells (more than one), without the newline: fast
+    when no cell needs quotes."""
+    text = ",".join(cells)
+    if '"' in text or "\n" in text or "\r" in text or text.count(",") != len(cells) - 1:
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerow(cells)
+        text = out.getvalue()[:-1]
+    return text
+
+
+def csv_lines(columns, rows) -> str:
+    """What csv.writer(lineterminator="\\n") writes for the header and the rows of str cells."""
+    return "\n".join([csv_text(columns), *map(csv_text, rows), ""])
+
+
+def _metric_rows(groups: dict[tuple, list]) -> list[tuple]:
+    """One metrics row per group of conversations (facts in conversation_id order)."""
+    rows = []
+    for (day, name), cs in sorted(groups.items()):
+        n = len(cs)
+        engaged = sum(map(itemgetter(F_ENGAGED), cs))
+        resolved = sum(map(itemgetter(F_ENGAGED_RESOLVED), cs))
+        outcomes = Counter(map(itemgetter(F_OUTCOME), cs))
+        rated = list(filter(_is_not_none, map(itemgetter(F_RATING), cs)))
+        satisfied = sum(map(itemgetter(F_SATISFIED), cs))
+        frs = list(filter(_is_not_none, map(itemgetter(F_FIRST_RESPONSE), cs)))
+        rows.append((
+            ("date", day), name, n, engaged, outcomes["escalated"], outcomes["contained"],
+            outcomes["in_progress"], outcomes["abandoned"], resolved, len(rated), satisfied,
+            _ratio(engaged, n), _ratio(outcomes["escalated"], engaged),
+            _ratio(outcomes["contained"], engaged), _ratio(outcomes["abandoned"], engaged),
+            _ratio(resolved, engaged), sum(rated) / len(rated) if rated else None,
+            _ratio(satisfied, len(rated)), _ratio(len(rated), engaged),
+            sum(frs) / len(frs) if frs else None,
+        ))  # fmt: skip
+    return rows
+
+
+_is_not_none = partial(is_not, None)

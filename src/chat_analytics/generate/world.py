@@ -10,7 +10,10 @@ correction fields still lead back to exactly this time.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
+from bisect import bisect_right
+from operator import attrgetter
 from typing import NamedTuple
 
 from chat_analytics.generate.config import BIT, GeneratorConfig
@@ -99,6 +102,7 @@ AGENT_REPLIES = (
     "Could you confirm the email address on your account?",
     "I've issued the refund, it should show in 3-5 days.",
 )
+BOT_ANSWERS = BOT_REPLIES[1:3]
 USER_FOLLOWUPS = ("ok thanks", "yes", "no that's not it", "still not working", "great")
 
 
@@ -178,6 +182,19 @@ def name_variants(snake: str) -> tuple[str, ...]:
     )
 
 
+# Segment's camelCase property names (the others are single words); RudderStack and Snowplow
+# use the snake_case names
+CAMEL = {
+    "conversation_id": "conversationId",
+    "message_id": "messageId",
+    "message_length": "messageLength",
+    "message_body": "messageBody",
+    "is_fallback": "isFallback",
+    "resolved_by": "resolvedBy",
+    "bot_version": "botVersion",
+    "ended_by": "endedBy",
+}
+
 # --- events and conversations ----------------------------------------------------------------
 
 
@@ -186,13 +203,15 @@ class Ev:
 
     ``props`` always uses canonical snake_case keys; the Segment emitter turns them into camelCase.
     For Snowplow, ``props`` is the self-describing event's own data and ``ent`` the conversation
-    entity's data (None: no entity).
+    entity's data (None: no entity). ``props_json``, when not None, is ``props`` as its source
+    writes it (compact JSON, Segment's keys camelCased), made along with ``props``; whatever
+    changes ``props`` afterwards sets it back to None.
     """
 
     __slots__ = (
         "at", "src", "kind", "name", "canon", "props", "ent", "vendor", "version",
         "anon", "uid", "recv", "lat", "eid", "no_ts", "future", "dup", "clone", "bad",
-        "opp", "mess", "seq",
+        "opp", "mess", "seq", "props_json",
     )  # fmt: skip
 
     def __init__(self, at, src, kind, name, props=None, canon=None, vendor=None, version=None):
@@ -202,22 +221,20 @@ class Ev:
         self.name = name  # the name as sent (Snowplow: the Iglu schema's name)
         self.canon = canon  # canonical event this was planned as (None: not a chat event)
         self.props = props if props is not None else {}
-        self.ent = None
         self.vendor = vendor
         self.version = version
-        self.anon = None
-        self.uid = None
-        self.recv = 0  # receivedAt / collector_tstamp (ms)
-        self.lat = 0  # network latency (ms): only shifts the device-clock fields
-        self.eid = None  # envelope id (messageId / event_id); None: sent without one
+        # ent: the Snowplow conversation entity (None: none); anon, uid: the ids sent;
+        # eid: envelope id (messageId / event_id; None: sent without one); clone: an Ev that
+        # reuses this event's id (id collision); bad: malformed-line kind
+        self.ent = self.anon = self.uid = self.eid = self.clone = self.bad = None
+        self.props_json = None
+        # recv: receivedAt / collector_tstamp (ms); lat: network latency (ms), which only shifts
+        # the device-clock fields; future: > 0, an explicit event time this far after receipt;
+        # dup: extra exact copies of the line; opp / mess: bit sets of the kinds of mess this
+        # event was an opportunity for / had injected; seq: order within its conversation (file
+        # order among equal receipt times)
+        self.recv = self.lat = self.future = self.dup = self.opp = self.mess = self.seq = 0
         self.no_ts = False  # timestamp / derived_tstamp left out
-        self.future = 0  # > 0: an explicit event time this far after receipt
-        self.dup = 0  # extra exact copies of the line
-        self.clone = None  # an Ev that reuses this event's id (id collision)
-        self.bad = None  # malformed-line kind
-        self.opp = 0  # bit set of kinds of mess this event was an opportunity for
-        self.mess = 0  # bit set of kinds of mess injected into it
-        self.seq = 0  # order within its conversation (file order among equal receipt times)
 
 
 class Conversation:
@@ -248,8 +265,11 @@ class Conversation:
         self.entity = {"conversation_id": cid, "channel": channel, "bot_version": bot_version}
 
 
+encode_text = json.encoder.encode_basestring_ascii  # a str as JSON text, as json.dumps writes it
+
+
 def uuid_from(rng: random.Random) -> str:
-    x = f"{rng.getrandbits(128):032x}"
+    x = rng.getrandbits(128).to_bytes(16, "big").hex()
     return f"{x[:8]}-{x[8:12]}-4{x[13:16]}-a{x[17:20]}-{x[20:]}"
 
 
@@ -263,11 +283,9 @@ def choice(rng: random.Random, options: tuple):
 
 
 def _pick(cum: tuple[float, ...], u: float) -> int:
-    u *= cum[-1]
-    for i, c in enumerate(cum):
-        if u < c:
-            return i
-    return len(cum) - 1
+    """The first i with u * cum[-1] < cum[i] (the last one if none)."""
+    i = bisect_right(cum, u * cum[-1])
+    return i if i < len(cum) else len(cum) - 1
 
 
 # --- planning: who talks when, on which channel, as whom --------------------------------------
@@ -277,18 +295,14 @@ class _User:
     __slots__ = ("uid", "registered", "channel", "devices", "locale", "name")
 
 
-def bot_version_for(rng: random.Random, channel: str, progress: float) -> str:
-    """Rollout: 3.0.0 arrives at 40% of the period and ramps up; messenger lags a version."""
+def rollout(channel: str, progress: float) -> tuple[float, float]:
+    """Rollout: 3.0.0 arrives at 40% of the period and ramps up; messenger lags a version.
+    Returns (share of 3.0.0, share of 3.0.0 and 2.7.3)."""
     new = 0.0 if progress < 0.4 else min(0.6, 0.05 + (progress - 0.4) * 1.5)
     old = max(0.05, 0.6 - progress)
     if channel == "messenger":
         new, old = 0.0, max(0.3, old)
-    u = rng.random()
-    if u < new:
-        return "3.0.0"
-    if u < new + old:
-        return "2.7.3"
-    return "2.8.0"
+    return new, new + old
 
 
 def plan(cfg: GeneratorConfig, counters: dict[str, list[int]]) -> list[Conversation]:
@@ -303,38 +317,38 @@ def plan(cfg: GeneratorConfig, counters: dict[str, list[int]]) -> list[Conversat
         sum(CHANNELS[n].weight for n in channel_names[: k + 1]) for k in range(len(CHANNELS))
     )
     conversations: list[Conversation] = []
+    rnd = rng.random
+    run_start = cfg.start_ms
+    earliest = run_start + 10 * MINUTE_MS
     for day in range(cfg.days):
         date = cfg.start_date + dt.timedelta(days=day)
-        day_start = cfg.start_ms + day * DAY_MS
+        day_start = run_start + day * DAY_MS
         mean = cfg.conversations_per_day * WEEKDAY_FACTORS[date.weekday()]
         n = max(0, round(mean * (1.0 + 0.06 * rng.gauss(0.0, 1.0))))
         starts = []
         for _ in range(n):
-            hour = _pick(HOUR_CUM, rng.random())
-            t = day_start + hour * HOUR_MS + int(rng.random() * HOUR_MS)
-            starts.append(max(t, cfg.start_ms + 10 * MINUTE_MS))
+            hour = _pick(HOUR_CUM, rnd())
+            t = day_start + hour * HOUR_MS + int(rnd() * HOUR_MS)
+            starts.append(t if t > earliest else earliest)
         starts.sort()
         progress = day / max(1, cfg.days - 1)
+        shares = {name: rollout(name, progress) for name in channel_names}
         for t in starts:
-            if users and rng.random() < RETURN_PROBABILITY:
-                user = users[int(rng.random() * len(users))]
+            if users and rnd() < RETURN_PROBABILITY:
+                user = users[int(rnd() * len(users))]
                 channel = user.channel
-                if channel in devices and rng.random() < OTHER_CHANNEL_PROBABILITY:
+                if channel in devices and rnd() < OTHER_CHANNEL_PROBABILITY:
                     channel = "mobile" if channel == "web" else "web"
             else:
-                user = _new_user(rng, channel_names[_pick(channel_cum, rng.random())])
+                user = _new_user(rng, channel_names[_pick(channel_cum, rnd())])
                 users.append(user)
                 channel = user.channel
-            index = len(conversations)
-            conv = Conversation(
-                index,
-                rng.getrandbits(64),
-                uuid_from(rng),
-                t,
-                channel,
-                bot_version_for(rng, channel, progress),
-                user.locale,
-            )
+            seed = rng.getrandbits(64)
+            cid = uuid_from(rng)
+            new, new_or_old = shares[channel]
+            u = rnd()
+            version = "3.0.0" if u < new else "2.7.3" if u < new_or_old else "2.8.0"
+            conv = Conversation(len(conversations), seed, cid, t, channel, version, user.locale)
             conv.user_name = user.name
             if channel in devices:
                 anon = user.devices.get(channel)
@@ -426,49 +440,83 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
     cross_rate = cfg.rates["cross_source_message"]
     cross_bit = BIT["cross_source_message"]
     entity = conv.entity
+    getrandbits = rng.getrandbits
     evs: list[Ev] = []
+    append = evs.append
+    # the properties' JSON of the frequent events, made with them (see Ev): ids, numbers and the
+    # names below are written as they are, any other text through encode_text
+    key = (lambda k: CAMEL.get(k, k)) if client_src == SEGMENT else (lambda k: k)
+    cid_json = encode_text(cid)
+    client_head = '{"' + key("conversation_id") + '":' + cid_json + ',"' + key("message_id") + '":"'
+    user_sender = '","sender":"user","' + key("message_length") + '":'
+    user_body = ',"' + key("message_body") + '":'
+    received_length = '","' + key("message_length") + '":'
 
     def client(at: int, snake: str, props: dict) -> Ev:
         canon = "message_sent" if snake == "message_received" else snake
         ev = Ev(at, client_src, "track", snake, props, canon)
-        evs.append(ev)
+        append(ev)
         return ev
 
     def server(at: int, name: str, props: dict, version: str = "1-0-0") -> Ev:
         ev = Ev(at, SNOWPLOW, "unstruct", name, props, name, CHAT_VENDOR, version)
         ev.ent = entity
-        evs.append(ev)
+        append(ev)
         return ev
 
     def user_message(at: int, text: str) -> str:
-        mid = hex_id(rng, "msg_")
-        props = {"conversation_id": cid, "message_id": mid, "sender": "user"}
-        props["message_length"] = len(text)
-        props["message_body"] = text
-        client(at, "message_sent", props).opp |= cross_bit
+        mid = "msg_" + getrandbits(80).to_bytes(10, "big").hex()
+        size = len(text)
+        props = {
+            "conversation_id": cid, "message_id": mid, "sender": "user", "message_length": size,
+            "message_body": text,
+        }  # fmt: skip
+        ev = Ev(at, client_src, "track", "message_sent", props, "message_sent")
+        ev.props_json = f"{client_head}{mid}{user_sender}{size}{user_body}{encode_text(text)}}}"
+        ev.opp = cross_bit
+        append(ev)
         if rnd() < cross_rate:
-            copy = {"message_id": mid, "sender": "user", "message_length": len(text)}
-            server(at + _offset(rng, -300, 900), "message_sent", copy).mess |= cross_bit
+            copy = {"message_id": mid, "sender": "user", "message_length": size}
+            ev = server(at + _offset(rng, -300, 900), "message_sent", copy)
+            ev.props_json = f'{{"message_id":"{mid}","sender":"user","message_length":{size}}}'
+            ev.mess |= cross_bit
         return mid
 
     def bot_message(at: int, text: str, sender: str = "bot") -> None:
-        mid = hex_id(rng, "msg_")
-        props = {"message_id": mid, "sender": sender, "message_length": len(text)}
-        server(at, "message_sent", props).opp |= cross_bit
+        mid = "msg_" + getrandbits(80).to_bytes(10, "big").hex()
+        size = len(text)
+        props = {"message_id": mid, "sender": sender, "message_length": size}
+        ev = server(at, "message_sent", props)
+        ev.props_json = f'{{"message_id":"{mid}","sender":"{sender}","message_length":{size}}}'
+        ev.opp = cross_bit
         if rnd() < cross_rate:
-            copy = {"conversation_id": cid, "message_id": mid, "message_length": len(text)}
+            copy = {"conversation_id": cid, "message_id": mid, "message_length": size}
+            tail = "}"
             if sender != "bot":
                 copy["sender"] = sender
-            client(at + _offset(rng, -400, 1200), "message_received", copy).mess |= cross_bit
+                tail = f',"sender":"{sender}"}}'
+            ev = client(at + _offset(rng, -400, 1200), "message_received", copy)
+            ev.props_json = f"{client_head}{mid}{received_length}{size}{tail}"
+            ev.mess |= cross_bit
 
     def ended(at: int, by: str) -> None:
-        server(at, "conversation_ended", {"conversation_id": cid, "ended_by": by})
+        ev = server(at, "conversation_ended", {"conversation_id": cid, "ended_by": by})
+        ev.props_json = f'{{"conversation_id":{cid_json},"ended_by":"{by}"}}'
+
+    def resolved(at: int, by: str) -> None:
+        ev = server(at, "conversation_resolved", {"conversation_id": cid, "resolved_by": by})
+        ev.props_json = f'{{"conversation_id":{cid_json},"resolved_by":"{by}"}}'
 
     t0 = conv.start
     if not conv.missing_start:
         props = {"conversation_id": cid, "channel": conv.channel, "bot_version": conv.bot_version}
         props["locale"] = conv.locale
-        client(t0, "conversation_started", props)
+        ev = client(t0, "conversation_started", props)
+        ev.props_json = (
+            f'{{"{key("conversation_id")}":{cid_json},"channel":{encode_text(conv.channel)},'
+            f'"{key("bot_version")}":{encode_text(conv.bot_version)},'
+            f'"locale":{encode_text(conv.locale)}}}'
+        )
     t = t0 + 800 + int(rnd() * 2500)
     bot_message(t, BOT_REPLIES[0])
     if rnd() >= channel.engagement:
@@ -488,11 +536,12 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
         for turn in range(turns):
             fallback = rnd() < bot.fallback_rate
             if fallback and rnd() < 0.5:
-                text = choice(rng, FALLBACK_UTTERANCES)
+                text = FALLBACK_UTTERANCES[int(rnd() * len(FALLBACK_UTTERANCES))]
             elif turn == 0 or fallback:
-                text = choice(rng, intent.utterances)
+                utterances = intent.utterances
+                text = utterances[int(rnd() * len(utterances))]
             else:
-                text = choice(rng, USER_FOLLOWUPS)
+                text = USER_FOLLOWUPS[int(rnd() * len(USER_FOLLOWUPS))]
             mid = user_message(t, text)
             if fallback:
                 props = {"message_id": mid, "intent": bot.fallback_intent}
@@ -501,12 +550,20 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
                 recognized = True
                 props = {"message_id": mid, "intent": intent.name}
                 props["confidence"] = round(0.55 + rnd() * 0.44, 3)
-            if bot.sends_is_fallback:
+            if not bot.sends_is_fallback:
+                closing = "}"
+            else:
                 props["is_fallback"] = fallback
+                closing = ',"is_fallback":true}' if fallback else ',"is_fallback":false}'
+            props_json = (
+                f'{{"message_id":"{mid}","intent":"{props["intent"]}",'
+                f'"confidence":{props["confidence"]!r}{closing}'
+            )
             version = "1-0-1" if bot.sends_is_fallback else "1-0-0"
-            server(t + 250 + int(rnd() * 650), "intent_detected", props, version)
+            ev = server(t + 250 + int(rnd() * 650), "intent_detected", props, version)
+            ev.props_json = props_json
             last = t + 1_200 + int(rnd() * 2_800)
-            bot_message(last, BOT_REPLIES[3] if fallback else choice(rng, BOT_REPLIES[1:3]))
+            bot_message(last, BOT_REPLIES[3] if fallback else BOT_ANSWERS[int(rnd() * 2)])
             t = last + 5_000 + int(rnd() * 85_000)
         if recognized:
             p_escalate = intent.escalation
@@ -522,7 +579,8 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
             else:
                 reason = choice(rng, ESCALATION_REASONS)
             t = last + 1_500 + int(rnd() * 4_000)
-            server(t, "conversation_escalated", {"reason": reason, "queue": intent.queue})
+            ev = server(t, "conversation_escalated", {"reason": reason, "queue": intent.queue})
+            ev.props_json = f'{{"reason":"{reason}","queue":"{intent.queue}"}}'
             if rnd() < 0.12:  # the user leaves before an agent picks up
                 story = "escalated_unresolved"
                 end = t + 30 * MINUTE_MS + int(rnd() * MINUTE_MS)
@@ -531,16 +589,14 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
                 t += 20_000 + int(rnd() * 700_000)
                 exchanges = 1 + int(rnd() * 4)
                 for j in range(exchanges):
-                    bot_message(t, choice(rng, AGENT_REPLIES), "agent")
+                    bot_message(t, AGENT_REPLIES[int(rnd() * len(AGENT_REPLIES))], "agent")
                     t += 8_000 + int(rnd() * 60_000)
                     if j < exchanges - 1 or rnd() < 0.5:
-                        user_message(t, choice(rng, USER_FOLLOWUPS))
+                        user_message(t, USER_FOLLOWUPS[int(rnd() * len(USER_FOLLOWUPS))])
                         t += 5_000 + int(rnd() * 90_000)
                 if rnd() < 0.75:
                     story = "escalated_resolved"
-                    server(
-                        t, "conversation_resolved", {"conversation_id": cid, "resolved_by": "agent"}
-                    )
+                    resolved(t, "agent")
                     t += 2_000 + int(rnd() * 30_000)
                 else:
                     story = "escalated_unresolved"
@@ -549,7 +605,7 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
         elif u < p_escalate + p_resolve:
             story = "contained"
             t = last + 1_000 + int(rnd() * 3_000)
-            server(t, "conversation_resolved", {"conversation_id": cid, "resolved_by": "bot"})
+            resolved(t, "bot")
             end = t + 5_000 + int(rnd() * 55_000)
             ended(end, "bot" if rnd() < 0.6 else "user")
         else:
@@ -568,19 +624,44 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
             value = min(5, max(1, value + (1 if rnd() < 0.5 else -1)))
             _rating(conv, at + 10_000 + int(rnd() * 110_000), value, None, client, server)
     evs.sort(key=_at)
+    # In one pass: no two chat events of a conversation share a time; who each event says it is
+    # from (the device's anonymous id, and the user id once known); the unmapped events nearby.
+    anon, uid, mode = conv.anon, conv.uid, conv.uid_mode
+    identify = None
+    if mode == "identify":
+        identify_at = conv.start + 1_000 + int(rnd() * 40_000)
+        traits = {"email": conv.email, "name": conv.user_name, "plan": choice(rng, ("free", "pro"))}
+        identify = Ev(identify_at, client_src, "identify", None, traits)
+        identify.anon, identify.uid = anon, uid
+    known = mode == "known"
+    rate = cfg.rates["unmapped"]
+    bit = BIT["unmapped"]
+    menu = UNMAPPED_MENU[conv.channel]
+    extra = []
     previous = None
-    for ev in evs:  # no two chat events of a conversation share a time
-        if previous is not None and ev.at <= previous:
-            ev.at = previous + 1
-        previous = ev.at
-    _assign_identity(conv, evs, rng)
-    _add_unmapped(conv, evs, cfg, rng)
+    for ev in evs:  # all chat events
+        at = ev.at
+        if previous is not None and at <= previous:
+            at = ev.at = previous + 1
+        previous = at
+        ev.anon = anon
+        if known or (identify is not None and at >= identify_at):
+            ev.uid = uid
+        ev.opp |= bit
+        if rnd() < rate:
+            kind = menu[int(rnd() * len(menu))]
+            other = unmapped_event(kind, at + _offset(rng, -600_000, 600_000), conv, rng)
+            other.anon, other.uid = anon, ev.uid
+            other.mess |= bit
+            extra.append(other)
+    if identify is not None:
+        evs.append(identify)
+    evs.extend(extra)
     evs.sort(key=_at)
     return evs
 
 
-def _at(ev: Ev) -> int:
-    return ev.at
+_at = attrgetter("at")
 
 
 def _rating(conv, at, value, comment, client, server) -> None:
@@ -591,20 +672,6 @@ def _rating(conv, at, value, comment, client, server) -> None:
         if comment:
             props["comment"] = comment
         client(at, "satisfaction_rated", props)
-
-
-def _assign_identity(conv: Conversation, evs: list[Ev], rng: random.Random) -> None:
-    """Who each event says it is from: the device's anonymous id, and the user id once known."""
-    identify_at = None
-    if conv.uid_mode == "identify":
-        identify_at = conv.start + 1_000 + int(rng.random() * 40_000)
-        traits = {"email": conv.email, "name": conv.user_name, "plan": choice(rng, ("free", "pro"))}
-        ev = Ev(identify_at, CHANNELS[conv.channel].client_source, "identify", None, traits)
-        evs.append(ev)
-    for ev in evs:
-        ev.anon = conv.anon
-        if conv.uid_mode == "known" or (identify_at is not None and ev.at >= identify_at):
-            ev.uid = conv.uid
 
 
 UNMAPPED_MENU = {
@@ -651,21 +718,3 @@ def unmapped_event(kind: str, at: int, conv: Conversation, rng: random.Random) -
     ev = Ev(at, SNOWPLOW, "unstruct", "typing_indicator_shown", props, None, CHAT_VENDOR, "1-0-0")
     ev.ent = {"conversation_id": conv.cid, "channel": conv.channel, "bot_version": conv.bot_version}
     return ev
-
-
-def _add_unmapped(conv: Conversation, evs: list[Ev], cfg: GeneratorConfig, rng) -> None:
-    rate = cfg.rates["unmapped"]
-    bit = BIT["unmapped"]
-    menu = UNMAPPED_MENU[conv.channel]
-    extra = []
-    for ev in evs:
-        if ev.canon is None:
-            continue
-        ev.opp |= bit
-        if rng.random() < rate:
-            kind = menu[int(rng.random() * len(menu))]
-            other = unmapped_event(kind, ev.at + _offset(rng, -600_000, 600_000), conv, rng)
-            other.anon, other.uid = ev.anon, ev.uid
-            other.mess |= bit
-            extra.append(other)
-    evs.extend(extra)
