@@ -199,8 +199,12 @@ projected as (
                 and canonical_event in ('{{ events | join("', '") }}')
                 {%- endif %}
                 then checked_{{ property }}
-        end as {{ property }}{{ "," if not loop.last }}
+        end as {{ property }},
         {%- endfor %}
+        -- incremental bookkeeping: the conversation the row names whatever its class, and the
+        -- build that classified it
+        checked_conversation_id as payload_conversation_id,
+        {{ build_started_at() }} as classified_at
     from classified
 )
 

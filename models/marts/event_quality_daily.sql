@@ -1,3 +1,11 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_unabsorbed_keys(ref('int_events_unioned'), ['source', 'received_date']) }}",
+    post_hook="{{ record_build_watermark() }}",
+) }}
+
 with
 
 events as (
@@ -15,6 +23,13 @@ measured as (
                 then {{ seconds_between('event_at', 'received_at') }}
         end as lateness_seconds
     from events
+    {%- if is_incremental() %}
+    -- the source x days that rows classified since the last build fall on, counted again in full
+    where (source, received_date) in (
+        select distinct unabsorbed.source, unabsorbed.received_date
+        from ({{ unabsorbed_events('events') }}) as unabsorbed
+    )
+    {%- endif %}
 ),
 
 aggregated as (

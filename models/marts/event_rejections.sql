@@ -1,3 +1,11 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_unabsorbed_keys(ref('int_events_unioned'), ['source', 'load_id', 'line_number']) }}",
+    post_hook="{{ record_build_watermark() }}",
+) }}
+
 with
 
 events as (
@@ -13,7 +21,7 @@ rejected as (
         event_id,
         rejection_reason as reason,
         received_at
-    from events
+    from ({{ unabsorbed_events('events') }}) as unabsorbed
     where event_class = 'rejected'
 )
 

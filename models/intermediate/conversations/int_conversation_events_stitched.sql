@@ -1,3 +1,11 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_conversations(ref('int_events_unioned')) }}",
+    post_hook="{{ record_build_watermark() }}",
+) }}
+
 with
 
 events as (
@@ -8,9 +16,21 @@ identities as (
     select * from {{ ref('int_identities_stitched') }}
 ),
 
+{%- if is_incremental() %}
+
+-- the conversations that rows classified since the last build touch: all their events again
+changed_conversations as (
+    {{ changed_conversation_ids('events') }}
+),
+{%- endif %}
+
 select_chat_events as (
     select * from events
-    where event_class = 'chat'
+    where
+        event_class = 'chat'
+    {%- if is_incremental() %}
+        and conversation_id in (select changed.conversation_id from changed_conversations as changed)
+    {%- endif %}
 ),
 
 stitch_users as (

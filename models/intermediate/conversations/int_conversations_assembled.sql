@@ -1,3 +1,11 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_conversations(ref('int_events_unioned')) }}",
+    post_hook=["{{ record_build_watermark() }}", "{{ reevaluate_open_conversations() }}"],
+) }}
+
 {%- set earliest = 'event_at asc, received_at asc nulls last, source asc, event_id asc' -%}
 {%- set latest = 'event_at desc, received_at desc nulls first, source desc, event_id desc' -%}
 
@@ -10,13 +18,34 @@ conversation_events as (
 messages as (
     select * from {{ ref('int_messages_deduplicated') }}
 ),
+{%- if is_incremental() %}
+
+-- the conversations that rows classified since the last build touch
+changed_conversations as (
+    {{ changed_conversation_ids(ref('int_events_unioned')) }}
+),
+{%- endif %}
+
+select_conversation_events as (
+    select * from conversation_events
+    {%- if is_incremental() %}
+    where conversation_id in (select changed.conversation_id from changed_conversations as changed)
+    {%- endif %}
+),
+
+select_messages as (
+    select * from messages
+    {%- if is_incremental() %}
+    where conversation_id in (select changed.conversation_id from changed_conversations as changed)
+    {%- endif %}
+),
 
 flag_events as (
     select
         *,
         coalesce(event_name = 'intent_detected' and not is_fallback, false) as is_recognized_intent,
         case when event_name = 'conversation_started' then 0 else 1 end as start_event_priority
-    from conversation_events
+    from select_conversation_events
 ),
 
 rank_events as (
@@ -90,7 +119,7 @@ flag_messages as (
         sender,
         sent_at,
         min(case when sender = 'user' then sent_at end) over (partition by conversation_id) as first_user_message_at
-    from messages
+    from select_messages
 ),
 
 summarise_messages as (
@@ -119,18 +148,35 @@ join_messages as (
         on events.conversation_id = messages.conversation_id
 ),
 
+-- as_of: the latest event_at among all valid chat events, i.e. the latest last_event_at of all
+-- conversations (on an incremental build: of these and of the ones kept from earlier builds)
+find_as_of as (
+    select max(all_conversations.last_event_at) as as_of
+    from (
+        select assembled.last_event_at from join_messages as assembled
+        {%- if is_incremental() %}
+        union all
+        select kept.last_event_at from {{ this }} as kept
+        {%- endif %}
+    ) as all_conversations
+),
+
 derive_flags as (
     select
-        *,
-        coalesce(first_start_event_at, first_event_at) as started_at,
-        first_start_event_at is not null as has_start_event,
-        user_messages >= 1 as is_engaged,
-        escalated_at is not null as is_escalated,
-        resolved_at is not null as is_resolved,
-        (escalated_at is not null or agent_messages > 0 or coalesce(resolved_by = 'agent', false)) as has_human,
-        -- as_of: the latest event_at among all valid chat events
-        max(last_event_at) over () as as_of
+        join_messages.*,
+        coalesce(join_messages.first_start_event_at, join_messages.first_event_at) as started_at,
+        join_messages.first_start_event_at is not null as has_start_event,
+        join_messages.user_messages >= 1 as is_engaged,
+        join_messages.escalated_at is not null as is_escalated,
+        join_messages.resolved_at is not null as is_resolved,
+        (
+            join_messages.escalated_at is not null
+            or join_messages.agent_messages > 0
+            or coalesce(join_messages.resolved_by = 'agent', false)
+        ) as has_human,
+        find_as_of.as_of
     from join_messages
+    cross join find_as_of
 ),
 
 derive_outcomes as (
@@ -140,9 +186,7 @@ derive_outcomes as (
             when not is_engaged then 'not_engaged'
             when has_human then 'escalated'
             when is_resolved then 'contained'
-            when
-                last_event_at > {{ dbt.dateadd('minute', -1 * var('conversation_timeout_minutes'), 'as_of') }}
-                then 'in_progress'
+            when {{ is_open_at('last_event_at', 'as_of') }} then 'in_progress'
             else 'abandoned'
         end as outcome
     from derive_flags
@@ -190,14 +234,15 @@ assemble_conversations as (
         last_event_at,
         {{ seconds_between('started_at', 'last_event_at') }} as duration_seconds,
 
-        -- beyond fct_conversations: user identification, funnel milestones, evaluation time
+        -- beyond fct_conversations: user identification, funnel milestones
         is_identified,
         engaged_at,
         first_response_at,
         recognized_at,
-        rated_at,
-        as_of
+        rated_at
     from derive_outcomes
 )
 
 select * from assemble_conversations
+
+-- depends_on: {{ ref('int_events_unioned') }}

@@ -1,8 +1,24 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_relinked_identities(ref('int_events_unioned')) }}",
+    post_hook="{{ record_build_watermark() }}",
+) }}
+
 with
 
 events as (
     select * from {{ ref('int_events_unioned') }}
 ),
+
+{%- if is_incremental() %}
+
+-- the anonymous ids that a row classified since the last build may link anew
+relinked_anonymous_ids as (
+    {{ relinked_anonymous_ids('events') }}
+),
+{%- endif %}
 
 select_identity_links as (
     select
@@ -17,6 +33,9 @@ select_identity_links as (
         event_class in ('identity', 'chat', 'unmapped')
         and anonymous_id is not null
         and user_id is not null
+    {%- if is_incremental() %}
+        and anonymous_id in (select relinked.anonymous_id from relinked_anonymous_ids as relinked)
+    {%- endif %}
 ),
 
 rank_identity_links as (

@@ -1,8 +1,24 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_conversations(ref('int_events_unioned')) }}",
+    post_hook="{{ record_build_watermark() }}",
+) }}
+
 with
 
 conversation_events as (
     select * from {{ ref('int_conversation_events_stitched') }}
 ),
+
+{%- if is_incremental() %}
+
+-- the conversations that rows classified since the last build touch
+changed_conversations as (
+    {{ changed_conversation_ids(ref('int_events_unioned')) }}
+),
+{%- endif %}
 
 select_message_events as (
     select
@@ -15,7 +31,11 @@ select_message_events as (
         sender,
         message_length
     from conversation_events
-    where event_name = 'message_sent'
+    where
+        event_name = 'message_sent'
+    {%- if is_incremental() %}
+        and conversation_id in (select changed.conversation_id from changed_conversations as changed)
+    {%- endif %}
 ),
 
 key_messages as (
@@ -62,3 +82,5 @@ collapse_message_reports as (
 )
 
 select * from collapse_message_reports
+
+-- depends_on: {{ ref('int_events_unioned') }}

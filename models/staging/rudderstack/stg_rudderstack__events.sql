@@ -22,7 +22,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'rudderstack_events') }}
+    {{ landed_rows_to_classify(source('raw', 'rudderstack_events'), 'message_id') }}
 ),
 
 event_aliases as (

@@ -22,7 +22,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'segment_events') }}
+    {{ landed_rows_to_classify(source('raw', 'segment_events'), 'message_id') }}
 ),
 
 event_aliases as (

@@ -25,7 +25,7 @@
 with
 
 source as (
-    select * from {{ source('raw', 'snowplow_events') }}
+    {{ landed_rows_to_classify(source('raw', 'snowplow_events'), 'event_id') }}
 ),
 
 event_aliases as (

@@ -1,0 +1,221 @@
+"""Benchmark: one more day landed and built incrementally, against a full-refresh build.
+
+    python benchmarks/bench_incremental.py                       # 90 days x 1,000 conversations
+    python benchmarks/bench_incremental.py --days 30 --conversations-per-day 300 --keep
+
+Generates --days of export files, lands every arrival day but the last and builds them (the
+warehouse a nightly run starts from), then times
+
+* incremental: `chat-analytics land` of the last day's files, `dbt run` (models) and `dbt test`
+  (every data and unit test) on that warehouse, and
+* full refresh: `dbt run --full-refresh` and `dbt test` on a copy of the same warehouse, with the
+  same landed data.
+
+and prints a table of wall and CPU seconds with the incremental side as a share of the full
+refresh (target: at most 10% for the build). The marts of both warehouses are compared row for
+row at the end, so the timings are of builds that agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = REPO / ".venv" / "bin"
+MARTS = {
+    "fct_conversations": "conversation_id",
+    "fct_messages": "message_key",
+    "dim_users": "user_key",
+    "conversation_metrics_daily": "conversation_date, channel",
+    "conversation_funnel_daily": "conversation_date, channel, step_number",
+    "intent_metrics_daily": "conversation_date, intent",
+    "event_quality_daily": "source, received_date",
+    "event_rejections": "source, load_id, line_number",
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--conversations-per-day", type=int, default=1_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "chat-analytics-bench-incremental",
+        help="where files, databases and dbt output go (default: %(default)s)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the workdir afterwards")
+    args = parser.parse_args()
+
+    work = args.workdir
+    shutil.rmtree(work, ignore_errors=True)
+    exports, db = work / "exports", work / "incremental.duckdb"
+    exports.mkdir(parents=True)
+    step(
+        "generate",
+        [BIN / "chat-analytics", "generate", "--out", exports, "--seed", args.seed]
+        + ["--days", args.days, "--conversations-per-day", args.conversations_per_day],
+        work,
+        db,
+    )
+    days = sorted(
+        {p.name.split(".")[0] for p in exports.glob("*/*.*") if p.parent.name != "_truth"}
+    )
+    last = [p for p in exports.glob(f"*/{days[-1]}.*")]
+    earlier = [p for p in exports.glob("*/*.*") if p.parent.name != "_truth" and p not in last]
+    step("land all days but the last", [BIN / "chat-analytics", "land", *earlier], work, db)
+    step("dbt seed", [BIN / "dbt", "seed"], work, db)
+    first = step("dbt run (first build)", [BIN / "dbt", "run"], work, db)
+
+    full_db = work / "full_refresh.duckdb"
+    shutil.copy2(db, full_db)
+    timings = {
+        "land the last day": step(
+            "land the last day", [BIN / "chat-analytics", "land", *last], work, db
+        ),
+        "dbt run": step("dbt run (incremental)", [BIN / "dbt", "run"], work, db),
+        "dbt test": step("dbt test (incremental)", [BIN / "dbt", "test"], work, db),
+    }
+    # the full refresh builds from the same landed data: land the last day into the copy untimed
+    step(
+        "land the last day (full-refresh copy)",
+        [BIN / "chat-analytics", "land", *last],
+        work,
+        full_db,
+    )
+    full = {
+        "dbt run": step(
+            "dbt run --full-refresh", [BIN / "dbt", "run", "--full-refresh"], work, full_db
+        ),
+        "dbt test": step("dbt test (full refresh)", [BIN / "dbt", "test"], work, full_db),
+    }
+    differences = compare_marts(db, full_db)
+
+    rows = count_rows(db, last)
+    print()
+    print(
+        f"{args.days} days x {args.conversations_per_day:,} conversations/day (seed {args.seed}):"
+        f" {rows['events']:,} landed rows, {rows['conversations']:,} conversations;"
+        f" last day: {rows['last_day_rows']:,} landed rows in {len(last)} files;"
+        f" first build {first[0]:.1f} s"
+    )
+    header = row("step", "incremental s", "cpu s", "full refresh s", "cpu s", "share")
+    print(header)
+    print("-" * len(header))
+    land_wall, land_cpu = timings["land the last day"]
+    print(row("land the last day", f"{land_wall:.1f}", f"{land_cpu:.1f}", "-", "-", "-"))
+    for name in ("dbt run", "dbt test"):
+        (iw, ic), (fw, fc) = timings[name], full[name]
+        print(row(name, f"{iw:.1f}", f"{ic:.1f}", f"{fw:.1f}", f"{fc:.1f}", f"{iw / fw:.1%}"))
+    build_i = timings["dbt run"][0] + timings["dbt test"][0]
+    build_f = full["dbt run"][0] + full["dbt test"][0]
+    print(
+        row(
+            "build (run + test)",
+            f"{build_i:.1f}",
+            "",
+            f"{build_f:.1f}",
+            "",
+            f"{build_i / build_f:.1%}",
+        )
+    )
+    total = build_i + land_wall
+    print(row("land + build", f"{total:.1f}", "", f"{build_f:.1f}", "", f"{total / build_f:.1%}"))
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print("marts equal:", "yes" if not differences else "NO\n  " + "\n  ".join(differences))
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if not differences else 1
+
+
+def row(*cells: str) -> str:
+    name, *numbers = cells
+    widths = (13, 7, 14, 7, 7)
+    return f"{name:<22} " + " ".join(f"{c:>{w}}" for c, w in zip(numbers, widths, strict=True))
+
+
+def step(name: str, command: list, work: Path, db: Path) -> tuple[float, float]:
+    """Run a command against db; (wall seconds, CPU seconds of it and its children)."""
+    env = dict(os.environ)
+    env.update(
+        CHAT_ANALYTICS_DB=str(db),
+        DBT_PROFILES_DIR=str(REPO),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    command = [str(part) for part in command]
+    if Path(command[0]).name == "dbt":
+        command += ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
+    print(f"{name} ...", file=sys.stderr, flush=True)
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        output = result.stdout[-4000:] + result.stderr[-4000:]
+        sys.exit(f"{name} failed (exit {result.returncode}):\n{output}")
+    return wall, (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
+
+
+def compare_marts(a: Path, b: Path) -> list[str]:
+    """Marts that differ between the two warehouses (floats compared to 1e-9)."""
+    con = duckdb.connect()
+    con.execute(f"attach '{a}' as a (read_only)")
+    con.execute(f"attach '{b}' as b (read_only)")
+    differences = []
+    for mart, key in MARTS.items():
+        types = dict(
+            con.execute(
+                f"select column_name, column_type from (describe a.marts.{mart})"
+            ).fetchall()
+        )
+        on = " and ".join(f"x.{k.strip()} = y.{k.strip()}" for k in key.split(","))
+        same = " and ".join(_same(column, kind) for column, kind in types.items())
+        left, right, equal = con.execute(
+            f"select (select count(*) from a.marts.{mart}), (select count(*) from b.marts.{mart}),"
+            f" (select count(*) from a.marts.{mart} as x join b.marts.{mart} as y on {on}"
+            f" where {same})"
+        ).fetchone()
+        if not left == right == equal:
+            differences.append(f"{mart}: {left:,} vs {right:,} rows, {equal:,} equal")
+    con.close()
+    return differences
+
+
+def _same(column: str, column_type: str) -> str:
+    if column_type == "DOUBLE":
+        return (
+            f"((x.{column} is null and y.{column} is null) or abs(x.{column} - y.{column}) <= 1e-9)"
+        )
+    return f"x.{column} is not distinct from y.{column}"
+
+
+def count_rows(db: Path, last: list[Path]) -> dict[str, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        events = con.execute("select count(*) from intermediate.int_events_unioned").fetchone()[0]
+        conversations = con.execute("select count(*) from marts.fct_conversations").fetchone()[0]
+        names = [str(p) for p in last]
+        last_day = con.execute(
+            "select coalesce(sum(landed_rows), 0) from raw.loads where file_path in"
+            f" ({', '.join('?' for _ in names)})",
+            names,
+        ).fetchone()[0]
+    finally:
+        con.close()
+    return {"events": events, "conversations": conversations, "last_day_rows": int(last_day)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

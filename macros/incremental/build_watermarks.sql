@@ -1,0 +1,163 @@
+{#- Incremental bookkeeping (SPEC §6). Every staging row carries `classified_at`, the start of the
+    build that (re)classified it. Each incremental model downstream records in
+    `intermediate.build_watermarks` the start of the last build it completed in; the rows it still
+    has to absorb are those classified after that. A model that fails keeps its old watermark and
+    catches up in the next build; absorbing a row twice gives the same result. -#}
+
+{% macro build_started_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+
+{% macro build_watermarks_relation() -%}
+    {{ return(api.Relation.create(
+        database=target.database,
+        schema='intermediate',
+        identifier='build_watermarks'
+    )) }}
+{%- endmacro %}
+
+
+{#- on-run-start: the watermark table, created once. -#}
+{% macro create_build_watermarks() -%}
+    {%- set relation = build_watermarks_relation() -%}
+    create schema if not exists {{ relation.without_identifier() }};
+    create table if not exists {{ relation }} (
+        model_name {{ dbt.type_string() }} primary key,
+        classified_through {{ dbt.type_timestamp() }} not null
+    )
+{%- endmacro %}
+
+
+{#- post-hook of every incremental model after staging (full refresh included): it has absorbed
+    every row classified up to this build's start. -#}
+{% macro record_build_watermark() -%}
+    {%- set relation = build_watermarks_relation() -%}
+    delete from {{ relation }} where model_name = '{{ this.identifier }}';
+    insert into {{ relation }} (model_name, classified_through)
+    values ('{{ this.identifier }}', {{ build_started_at() }})
+{%- endmacro %}
+
+
+{#- The rows of `events` (a relation with `classified_at`) that this model has not absorbed yet:
+    all of them on a full build. -#}
+{% macro unabsorbed_events(events) -%}
+    select * from {{ events }}
+    {%- if is_incremental() %}
+    where classified_at > coalesce(
+        (
+            select watermarks.classified_through
+            from {{ build_watermarks_relation() }} as watermarks
+            where watermarks.model_name = '{{ this.identifier }}'
+        ),
+        cast('1970-01-01' as {{ dbt.type_timestamp() }})
+    )
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- The conversations an incremental build has to reassemble: those that a row classified since
+    this model's watermark belongs or belonged to (`payload_conversation_id` is the same whatever
+    the row's class, so a chat row that became a duplicate still names its conversation), and
+    those with a chat event whose anonymous id may have been linked to another user since (a new
+    or reclassified row that carries both ids). -#}
+{% macro changed_conversation_ids(events) -%}
+    select payload_conversation_id as conversation_id
+    from ({{ unabsorbed_events(events) }}) as unabsorbed
+    where payload_conversation_id is not null
+    union
+    select linked_events.conversation_id
+    from {{ events }} as linked_events
+    where
+        linked_events.event_class = 'chat'
+        and linked_events.anonymous_id in ({{ relinked_anonymous_ids(events) }})
+{%- endmacro %}
+
+
+{#- pre-hook of a model kept per conversation: on an incremental build, remove the rows of the
+    conversations it is about to reassemble (in the build's transaction; the model then appends
+    their new rows, and a conversation left with no events simply stays removed). -#}
+{% macro delete_changed_conversations(events) -%}
+    {%- if is_incremental() %}
+    delete from {{ this }}
+    where conversation_id in ({{ changed_conversation_ids(events) }})
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- The landed rows a staging model classifies: on an incremental build, the rows of the loads it
+    has not seen yet and every earlier row that shares an envelope id with them (SPEC §4: which
+    copy is the first one, and whether the others collide, is decided among all copies). -#}
+{% macro landed_rows_to_classify(landed, envelope_id) -%}
+    select * from {{ landed }}
+    {%- if is_incremental() %}
+    where
+        load_id not in (select classified.load_id from {{ this }} as classified)
+        or {{ envelope_id }} in (
+            select new_rows.{{ envelope_id }}
+            from {{ landed }} as new_rows
+            where new_rows.load_id not in (select classified.load_id from {{ this }} as classified)
+        )
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- The anonymous ids whose link to a user a row classified since this model's watermark may have
+    changed: the row carries both ids (it may now link them, or no longer, SPEC §4). -#}
+{% macro relinked_anonymous_ids(events) -%}
+    select unabsorbed.anonymous_id
+    from ({{ unabsorbed_events(events) }}) as unabsorbed
+    where unabsorbed.anonymous_id is not null and unabsorbed.user_id is not null
+{%- endmacro %}
+
+
+{#- pre-hook of int_identities_stitched: on an incremental build, remove the links it is about to
+    work out again. -#}
+{% macro delete_relinked_identities(events) -%}
+    {%- if is_incremental() %}
+    delete from {{ this }}
+    where anonymous_id in ({{ relinked_anonymous_ids(events) }})
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- pre-hook of a model kept per landed row or per day: on an incremental build, remove its rows
+    whose key (`key_columns`, columns of both it and `events`) a row classified since its
+    watermark has; the model then appends them again from their current rows. -#}
+{% macro delete_unabsorbed_keys(events, key_columns) -%}
+    {%- if is_incremental() %}
+    delete from {{ this }}
+    using (
+        select distinct {{ key_columns | join(', ') }}
+        from ({{ unabsorbed_events(events) }}) as unabsorbed
+    ) as changed_keys
+    where
+        {%- for column in key_columns %}
+        {{ this }}.{{ column }} = changed_keys.{{ column }}{{ " and" if not loop.last }}
+        {%- endfor %}
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- Whether a conversation whose last event is at `last_event_at` is still open at `as_of`
+    (in_progress rather than abandoned, SPEC §5): its last event is less than
+    `conversation_timeout_minutes` before as_of. -#}
+{% macro is_open_at(last_event_at, as_of) -%}
+    {{ last_event_at }} > {{ dbt.dateadd('minute', -1 * var('conversation_timeout_minutes'), as_of) }}
+{%- endmacro %}
+
+
+{#- post-hook of int_conversations_assembled: as_of moves with every build, so on an incremental
+    build every in_progress / abandoned conversation kept from earlier builds is judged again
+    against the new as_of (the conversations reassembled in this build already were). -#}
+{% macro reevaluate_open_conversations() -%}
+    {%- if is_incremental() %}
+    update {{ this }} as conversations
+    set outcome = case when {{ is_open_at('conversations.last_event_at', 'latest.as_of') }} then 'in_progress' else 'abandoned' end
+    from (select max(last_event_at) as as_of from {{ this }}) as latest
+    where
+        conversations.outcome in ('in_progress', 'abandoned')
+        and conversations.outcome
+        <> case when {{ is_open_at('conversations.last_event_at', 'latest.as_of') }} then 'in_progress' else 'abandoned' end
+    {%- endif %}
+{%- endmacro %}
