@@ -110,6 +110,7 @@ def tools() -> SimpleNamespace:
         REPO=REPO,
         HAND_FIXTURE=HAND_FIXTURE,
         HAND_SALT=HAND_SALT,
+        tool_env=tool_env,
         run_dbt=run_dbt,
         land=land,
         query=query,
