@@ -53,8 +53,8 @@ def command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
         raise UsageError(f"--port {args.port}: not a port number (1-65535)")
     audit_dir = Path(args.audit_dir) if args.audit_dir else audit.audit_dir()
     env = dict(os.environ)
-    env["CHAT_ANALYTICS_PUBLISHED"] = str(published.resolve())
-    env["CHAT_ANALYTICS_AUDIT_DIR"] = str(audit_dir.resolve())
+    env["CHAT_ANALYTICS_PUBLISHED"] = str(published)  # the app runs in this same folder
+    env["CHAT_ANALYTICS_AUDIT_DIR"] = str(audit_dir)
     env.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
     argv = [
         sys.executable,

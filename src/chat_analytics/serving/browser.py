@@ -147,13 +147,16 @@ def wait_for_page(page, charts: int, timeout_ms: int = 60_000) -> None:
     page.wait_for_timeout(500)  # let the last chart finish its transition
 
 
-def screenshot(out: Path, page_name: str = "overview", charts: int = 2) -> Path:
-    with serve_dashboard() as url, chromium() as context:
+def screenshot(
+    out: Path, page_name: str = "overview", charts: int = 2, width: int = 1440, height: int = 1400
+) -> Path:
+    """Serve the dashboard, open a page and save a screenshot of the browser window."""
+    with serve_dashboard() as url, chromium(width=width, height=height) as context:
         page = context.new_page()
         page.goto(f"{url}/?page={page_name}")
         wait_for_page(page, charts)
         out.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(out), full_page=True)
+        page.screenshot(path=str(out))
     return out
 
 
@@ -162,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/dashboard.png"))
     parser.add_argument("--page", default="overview", help="page name (default overview)")
     parser.add_argument("--charts", type=int, default=2, help="charts to wait for (default 2)")
+    parser.add_argument("--width", type=int, default=1440, help="window width (default 1440)")
+    parser.add_argument("--height", type=int, default=1400, help="window height (default 1400)")
     args = parser.parse_args(argv)
-    print(screenshot(args.out, args.page, args.charts))
+    print(screenshot(args.out, args.page, args.charts, args.width, args.height))
     return 0
 
 
