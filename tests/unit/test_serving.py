@@ -9,6 +9,7 @@ average, the breakdowns and the CSAT distribution) and are not the daily mart's 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 from datetime import date
@@ -315,3 +316,40 @@ def test_dashboard_command_serves_the_app_read_only_on_localhost(published, tmp_
     assert argv[argv.index("--server.port") + 1] == "8599"
     assert env["CHAT_ANALYTICS_PUBLISHED"] == str(published.path)
     assert env["CHAT_ANALYTICS_AUDIT_DIR"] == str(tmp_path)
+
+
+def test_app_health_page_shows_a_failed_night_and_when_the_data_was_published(
+    tmp_path, monkeypatch
+):
+    audit_dir = tmp_path / "audit"
+    audit_dir.mkdir()
+    runs = [
+        {
+            "run_id": "good",
+            "started_at": "2026-03-02T02:00:00",
+            "published": True,
+            "exit_code": 0,
+            "verdict": "published 8 tables",
+        },
+        {
+            "run_id": "bad",
+            "started_at": "2026-03-03T02:00:00",
+            "published": False,
+            "exit_code": 1,
+            "verdict": "the gate is closed",
+            "tests_failed": 1,
+            "gate_reasons": ["1 error-severity test(s) failed: unique_fct_conversations_id"],
+        },
+    ]
+    (audit_dir / "nightly_runs.jsonl").write_text(
+        "".join(json.dumps(run) + "\n" for run in runs), encoding="utf-8"
+    )
+    at = run_app(monkeypatch, make_published(tmp_path / "p.duckdb"), audit_dir)
+    at.sidebar.radio[0].set_value("health").run()
+    assert not at.exception
+    assert at.error[0].value.startswith("NOT PUBLISHED — 2026-03-03 02:00 UTC: the gate is closed")
+    assert "unique_fct_conversations_id" in " ".join(m.value for m in at.markdown)
+    assert any(
+        "published by the nightly run of 2026-03-02 02:00 UTC" in c.value for c in at.caption
+    )
+    assert {m.label: m.value for m in at.metric}["tests failed"] == "1"
