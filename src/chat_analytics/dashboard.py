@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -87,10 +86,7 @@ def run(args: argparse.Namespace) -> int:
         f" http://{args.address}:{args.port} (Ctrl-C stops it)",
         flush=True,
     )
-    with subprocess.Popen(argv, env=env) as process:
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            process.terminate()
-            process.wait(timeout=10)
-            raise
+    # Become the Streamlit server, so that signals (Ctrl-C, a service manager's SIGTERM) reach
+    # it directly and no server outlives this command.
+    os.execve(argv[0], argv, env)
+    return 0  # not reached
