@@ -382,8 +382,14 @@ class Published:
 
     def kpis(self, filters: Filters) -> dict:
         """The KPIs of a period (None for a rate whose denominator is 0)."""
-        row = self.frame(KPI_SQL, filters.params()).iloc[0]
-        return {kpi.name: _scalar(row[kpi.name]) for kpi in KPIS}
+        con = self.connect()
+        try:
+            cursor = con.execute(KPI_SQL, filters.params())
+            names = [column[0] for column in cursor.description]
+            row = dict(zip(names, cursor.fetchone(), strict=True))
+        finally:
+            con.close()
+        return {kpi.name: row[kpi.name] for kpi in KPIS}
 
     def kpi_comparison(self, filters: Filters, bounds: Bounds) -> pd.DataFrame:
         """One row per KPI: value, previous period's value and the change (when the previous
@@ -406,7 +412,7 @@ class Published:
                     "change": change,
                 }
             )
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, dtype=object)  # counts stay integers beside the rates
 
     def trends(self, filters: Filters) -> pd.DataFrame:
         return self.frame(TRENDS_SQL, filters.params())
@@ -439,14 +445,6 @@ class Published:
 
     def rejections(self, filters: Filters) -> pd.DataFrame:
         return self.frame(REJECTIONS_SQL, {"start": filters.start, "end": filters.end})
-
-
-def _scalar(value):
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    return None if isinstance(value, float) and value != value else value
 
 
 # --------------------------------------------------------------------------------------------
