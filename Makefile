@@ -12,7 +12,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 .PHONY: help install demo test lint pytest bench clean
 
 help:
-	@echo "make demo   install, generate a 30-day sample, land, build, publish, print headline metrics"
+	@echo "make demo   install, generate a 30-day sample, land, build, publish, print headline metrics,"
+	@echo "           write the HTML report (then: .venv/bin/chat-analytics dashboard)"
 	@echo "make test   the whole suite: ruff, sqlfluff, pytest (dbt data + unit tests included)"
 	@echo "make bench  benchmarks (print tables; not part of make test)"
 	@echo "make clean  remove build outputs (keeps .venv)"

@@ -199,3 +199,203 @@ def diff_rows(
     if len(problems) > limit:
         problems = problems[:limit] + [f"... and {len(problems) - limit} more"]
     return problems
+
+
+# ------------------------------------------------------------------------------------------------
+# A small generated world, published by `chat-analytics nightly`, for the dashboard and report
+# ------------------------------------------------------------------------------------------------
+SAMPLE_SEED = 20260310
+SAMPLE_DAYS = 4
+SAMPLE_CONVERSATIONS_PER_DAY = 100
+SAMPLE_SALT = "serving-sample-salt"
+
+
+@dataclass
+class PublishedSample:
+    """Generated exports, their ground truth, and the nightly run that published them."""
+
+    tmp: Path
+    out: Path
+    db: Path
+    published: Path
+    audit_dir: Path
+    steps: dict
+
+    @property
+    def truth(self) -> Path:
+        return self.out / "_truth"
+
+    def env(self) -> dict[str, str]:
+        env = tool_env(self.db, self.tmp, SAMPLE_SALT)
+        env.update(
+            CHAT_ANALYTICS_PUBLISHED=str(self.published),
+            CHAT_ANALYTICS_AUDIT_DIR=str(self.audit_dir),
+            CHAT_ANALYTICS_REPORTS_DIR=str(self.tmp / "reports"),
+        )
+        for name in ("CHAT_ANALYTICS_RUN_RESULTS", "DBT_TARGET_PATH", "DBT_LOG_PATH"):
+            env.pop(name, None)
+        return env
+
+    def require(self) -> None:
+        """Fail (never skip) the calling test when generating or publishing the sample failed."""
+        for name in ("generate", "nightly"):
+            result = self.steps.get(name)
+            if result is None:
+                pytest.fail(f"sample step {name} did not run (an earlier step failed)")
+            if result.returncode != 0:
+                pytest.fail(f"sample step {name} failed:\n{describe(result)}")
+        if not self.published.is_file():
+            pytest.fail(f"the nightly run published nothing at {self.published}")
+
+
+@pytest.fixture(scope="session")
+def published_sample(tmp_path_factory) -> PublishedSample:
+    """`chat-analytics generate` (4 days x ~100 conversations, the default mess) and
+    `chat-analytics nightly` over it, once per session, into tmp folders."""
+    tmp = tmp_path_factory.mktemp("published_sample")
+    sample = PublishedSample(
+        tmp=tmp,
+        out=tmp / "exports",
+        db=tmp / "warehouse" / "chat_analytics.duckdb",
+        published=tmp / "warehouse" / "published" / "chat_analytics.duckdb",
+        audit_dir=tmp / "warehouse" / "audit",
+        steps={},
+    )
+    steps = {
+        "generate": [
+            "generate",
+            "--out",
+            str(sample.out),
+            "--seed",
+            str(SAMPLE_SEED),
+            "--days",
+            str(SAMPLE_DAYS),
+            "--conversations-per-day",
+            str(SAMPLE_CONVERSATIONS_PER_DAY),
+        ],
+        "nightly": [
+            "nightly",
+            str(sample.out),
+            "--target-path",
+            str(tmp / "target"),
+            "--log-path",
+            str(tmp / "logs"),
+        ],
+    }
+    for name, argv in steps.items():
+        result = subprocess.run(
+            [str(CHAT_ANALYTICS), *argv],
+            cwd=REPO,
+            env=sample.env(),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        sample.steps[name] = result
+        if result.returncode != 0:
+            break
+    return sample
+
+
+class SampleTruth:
+    """The dashboard's and report's numbers worked out from the generator's ground truth
+    (<out>/_truth/*.csv, written from its world model), with plain Python arithmetic."""
+
+    def __init__(self, truth: Path):
+        self.conversations = self._read(truth / "fct_conversations.csv")
+        self.funnel_rows = self._read(truth / "conversation_funnel_daily.csv")
+        self.quality_rows = self._read(truth / "event_quality_daily.csv")
+
+    @staticmethod
+    def _read(path: Path) -> list[dict]:
+        import csv
+
+        if not path.is_file():
+            pytest.fail(f"{path}: ground truth missing")
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+
+    def days(self) -> list[date]:
+        return sorted({date.fromisoformat(r["conversation_date"]) for r in self.conversations})
+
+    def channels(self) -> list[str]:
+        return sorted({r["channel"] for r in self.conversations})
+
+    def _selected(self, start: date, end: date, channels=()) -> list[dict]:
+        return [
+            r
+            for r in self.conversations
+            if start <= date.fromisoformat(r["conversation_date"]) <= end
+            and (not channels or r["channel"] in channels)
+        ]
+
+    @staticmethod
+    def _measures(rows: list[dict]) -> dict:
+        def ratio(a, b):
+            return a / b if b else None
+
+        engaged = [r for r in rows if r["is_engaged"] == "true"]
+        rated = [int(r["csat_rating"]) for r in rows if r["csat_rating"]]
+        responses = [
+            float(r["first_response_seconds"]) for r in rows if r["first_response_seconds"]
+        ]
+        outcome = {
+            name: sum(r["outcome"] == name for r in rows)
+            for name in ("escalated", "contained", "abandoned")
+        }
+        return {
+            "conversations": len(rows),
+            "engaged": len(engaged),
+            "escalation_rate": ratio(outcome["escalated"], len(engaged)),
+            "containment_rate": ratio(outcome["contained"], len(engaged)),
+            "abandonment_rate": ratio(outcome["abandoned"], len(engaged)),
+            "resolution_rate": ratio(
+                sum(r["is_resolved"] == "true" for r in engaged), len(engaged)
+            ),
+            "csat_average": ratio(sum(rated), len(rated)),
+            "csat_score": ratio(sum(r >= 4 for r in rated), len(rated)),
+            "avg_first_response_seconds": ratio(sum(responses), len(responses)),
+        }
+
+    def kpis(self, start: date, end: date, channels=()) -> dict:
+        return self._measures(self._selected(start, end, channels))
+
+    def breakdown(self, dimension: str, start: date, end: date, channels=()) -> dict:
+        """value of the dimension -> measures (intent: the first intent, '(none)' without)."""
+        column = {"channel": "channel", "bot_version": "bot_version", "intent": "first_intent"}
+        groups: dict[str, list[dict]] = {}
+        for row in self._selected(start, end, channels):
+            groups.setdefault(row[column[dimension]] or "(none)", []).append(row)
+        return {value: self._measures(rows) for value, rows in groups.items()}
+
+    def csat(self, start: date, end: date, channels=()) -> dict[int, int]:
+        counts = dict.fromkeys(range(1, 6), 0)
+        for row in self._selected(start, end, channels):
+            if row["csat_rating"]:
+                counts[int(row["csat_rating"])] += 1
+        return counts
+
+    def funnel(self, start: date, end: date, channels=()) -> list[tuple[int, str, int]]:
+        steps: dict[tuple[int, str], int] = {}
+        for row in self.funnel_rows:
+            day = date.fromisoformat(row["conversation_date"])
+            if start <= day <= end and (not channels or row["channel"] in channels):
+                key = (int(row["step_number"]), row["step_name"])
+                steps[key] = steps.get(key, 0) + int(row["conversations"])
+        return [(number, name, count) for (number, name), count in sorted(steps.items())]
+
+    def health(self, start: date, end: date) -> dict[str, dict[str, int]]:
+        """source -> summed landed/chat/duplicate/rejected rows over received days."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.quality_rows:
+            if start <= date.fromisoformat(row["received_date"]) <= end:
+                totals = out.setdefault(row["source"], {})
+                for column in ("landed_rows", "chat_rows", "duplicate_rows", "rejected_rows"):
+                    totals[column] = totals.get(column, 0) + int(row[column])
+        return out
+
+
+@pytest.fixture(scope="session")
+def sample_truth(published_sample) -> SampleTruth:
+    published_sample.require()
+    return SampleTruth(published_sample.truth)

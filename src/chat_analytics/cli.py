@@ -19,6 +19,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "land": ("chat_analytics.land", "land export files into the raw schema"),
     "publish": ("chat_analytics.publish", "publish the marts to BI if the last build passed"),
     "nightly": ("chat_analytics.nightly", "land, check freshness, build, publish if green, report"),
+    "report": ("chat_analytics.report", "write the shareable HTML report of the published marts"),
+    "dashboard": (
+        "chat_analytics.dashboard",
+        "serve the interactive dashboard of the published marts",
+    ),
     "demo": ("chat_analytics.demo", "generate a sample and run the whole pipeline on it"),
 }
 

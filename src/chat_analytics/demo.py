@@ -2,7 +2,8 @@
 
 generate a sample (default 30 days into data/sample) → nightly (land → source freshness →
 dbt build → publish if every error-severity test passed → quality report) → headline metrics
-read from the published file, and where every output is. Running it again regenerates the same
+read from the published file, the shareable HTML report (`chat-analytics report`), and where every
+output is, with how to start the dashboard. Running it again regenerates the same
 sample (same seed) and lands nothing new.
 """
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from chat_analytics import config
+from chat_analytics import config, report
 
 HEADLINE_SQL = """
 select
@@ -60,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"demo: the nightly run did not publish (exit {code}); see its report above")
         return code
     print_headline(config.published_path())
+    path, filters = report.write_report()
+    print(f"  HTML report      {path}  ({filters.start} – {filters.end}; self-contained, share it)")
+    print("  dashboard        run `chat-analytics dashboard`, then open http://127.0.0.1:8501")
     return 0
 
 
