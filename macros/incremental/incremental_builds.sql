@@ -87,17 +87,30 @@
 
 {#- The landed rows a staging model classifies: on an incremental build, the rows of the loads it
     has not seen yet and every earlier row that shares an envelope id with them (SPEC §4: which
-    copy is the first one, and whether the others collide, is decided among all copies). -#}
+    copy is the first one, and whether the others collide, is decided among all copies). New
+    loads are found on the load id column alone, so the wide raw table is then read for a
+    handful of load ids. -#}
 {% macro landed_rows_to_classify(landed, envelope_id) -%}
-    select * from {{ landed }}
     {%- if is_incremental() %}
+    with new_loads as (
+        select distinct landed_load_ids.load_id
+        from {{ landed }} as landed_load_ids
+        where landed_load_ids.load_id not in (select classified.load_id from {{ this }} as classified)
+    ),
+
+    new_rows as (
+        select * from {{ landed }}
+        where load_id in (select new_loads.load_id from new_loads)
+    )
+
+    select * from new_rows
+    union all
+    select * from {{ landed }}
     where
-        load_id not in (select classified.load_id from {{ this }} as classified)
-        or {{ envelope_id }} in (
-            select new_rows.{{ envelope_id }}
-            from {{ landed }} as new_rows
-            where new_rows.load_id not in (select classified.load_id from {{ this }} as classified)
-        )
+        load_id not in (select new_loads.load_id from new_loads)
+        and {{ envelope_id }} in (select new_rows.{{ envelope_id }} from new_rows)
+    {%- else %}
+    select * from {{ landed }}
     {%- endif %}
 {%- endmacro %}
 
