@@ -44,7 +44,14 @@
 {% macro unabsorbed_events(events) -%}
     select * from {{ events }}
     {%- if is_incremental() %}
-    where classified_at > coalesce(
+    where classified_at > {{ build_watermark() }}
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- This model's watermark (the epoch when it has none yet), as a scalar SQL expression. -#}
+{% macro build_watermark() -%}
+    coalesce(
         (
             select watermarks.classified_through
             from {{ build_watermarks_relation() }} as watermarks
@@ -52,7 +59,6 @@
         ),
         cast('1970-01-01' as {{ dbt.type_timestamp() }})
     )
-    {%- endif %}
 {%- endmacro %}
 
 
@@ -115,12 +121,44 @@
 {%- endmacro %}
 
 
-{#- The anonymous ids whose link to a user a row classified since this model's watermark may have
-    changed: the row carries both ids (it may now link them, or no longer, SPEC §4). -#}
-{% macro relinked_anonymous_ids(events) -%}
+{#- The anonymous ids that a row classified since this model's watermark links to a user (it
+    carries both ids): their link (the latest such row, SPEC §4) is worked out again. -#}
+{% macro linking_anonymous_ids(events) -%}
     select unabsorbed.anonymous_id
     from ({{ unabsorbed_events(events) }}) as unabsorbed
     where unabsorbed.anonymous_id is not null and unabsorbed.user_id is not null
+{%- endmacro %}
+
+
+{#- Of those, the ones whose linked user may have changed, so that their conversations are
+    stitched again. The link cannot have changed when every row that carries the anonymous id
+    with a user id names the same user, and one of them, classified before the watermark, still
+    links: the old link and the new one are both that user. (A returning, identified user is
+    the common case, and re-stitching all their past conversations every night would be most
+    of an incremental build.) -#}
+{% macro relinked_anonymous_ids(events) -%}
+    select candidates.anonymous_id
+    from ({{ linking_anonymous_ids(events) }}) as candidates
+    left join (
+        select
+            identified.anonymous_id,
+            count(distinct identified.user_id) as linked_users,
+            count(
+                case
+                    when
+                        identified.classified_at <= {{ build_watermark() }}
+                        and identified.event_class in ('identity', 'chat', 'unmapped')
+                        then 1
+                end
+            ) as earlier_links
+        from {{ events }} as identified
+        where
+            identified.user_id is not null
+            and identified.anonymous_id in ({{ linking_anonymous_ids(events) }})
+        group by identified.anonymous_id
+    ) as links
+        on candidates.anonymous_id = links.anonymous_id
+    where not coalesce(links.linked_users = 1 and links.earlier_links > 0, false)
 {%- endmacro %}
 
 
@@ -129,7 +167,7 @@
 {% macro delete_relinked_identities(events) -%}
     {%- if is_incremental() %}
     delete from {{ this }}
-    where anonymous_id in ({{ relinked_anonymous_ids(events) }})
+    where anonymous_id in ({{ linking_anonymous_ids(events) }})
     {%- endif %}
 {%- endmacro %}
 

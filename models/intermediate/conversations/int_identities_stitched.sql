@@ -14,9 +14,9 @@ events as (
 
 {%- if is_incremental() %}
 
--- the anonymous ids that a row classified since the last build may link anew
-relinked_anonymous_ids as (
-    {{ relinked_anonymous_ids('events') }}
+-- the anonymous ids that a row classified since the last build links to a user
+linking_anonymous_ids as (
+    {{ linking_anonymous_ids('events') }}
 ),
 {%- endif %}
 
@@ -34,7 +34,7 @@ select_identity_links as (
         and anonymous_id is not null
         and user_id is not null
     {%- if is_incremental() %}
-        and anonymous_id in (select relinked.anonymous_id from relinked_anonymous_ids as relinked)
+        and anonymous_id in (select linking.anonymous_id from linking_anonymous_ids as linking)
     {%- endif %}
 ),
 
