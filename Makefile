@@ -45,6 +45,7 @@ test: lint pytest
 bench: install
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_land.py
+	$(BIN)/python benchmarks/bench_incremental.py
 
 clean:
 	rm -rf target logs warehouse data .pytest_cache

@@ -93,31 +93,78 @@
 
 {#- The landed rows a staging model classifies: on an incremental build, the rows of the loads it
     has not seen yet and every earlier row that shares an envelope id with them (SPEC §4: which
-    copy is the first one, and whether the others collide, is decided among all copies). New
-    loads are found on the load id column alone, so the wide raw table is then read for a
-    handful of load ids. -#}
+    copy is the first one, and whether the others collide, is decided among all copies). The
+    loads and the earlier copies are found on a few narrow columns first; the wide raw rows are
+    then read for those alone. -#}
 {% macro landed_rows_to_classify(landed, envelope_id) -%}
     {%- if is_incremental() %}
+    {{ return(adapter.dispatch('landed_rows_to_classify', 'chat_analytics')(landed, envelope_id)) }}
+    {%- else %}
+    select * from {{ landed }}
+    {%- endif %}
+{%- endmacro %}
+
+{% macro default__landed_rows_to_classify(landed, envelope_id) -%}
     with new_loads as (
         select distinct landed_load_ids.load_id
         from {{ landed }} as landed_load_ids
         where landed_load_ids.load_id not in (select classified.load_id from {{ this }} as classified)
     ),
 
-    new_rows as (
-        select * from {{ landed }}
-        where load_id in (select new_loads.load_id from new_loads)
+    new_envelope_ids as (
+        select new_rows.{{ envelope_id }}
+        from {{ landed }} as new_rows
+        where new_rows.load_id in (select new_loads.load_id from new_loads)
+    ),
+
+    earlier_copies as (
+        select
+            copies.load_id,
+            copies.line_number
+        from {{ landed }} as copies
+        where
+            copies.load_id not in (select new_loads.load_id from new_loads)
+            and copies.{{ envelope_id }} in (select new_envelope_ids.{{ envelope_id }} from new_envelope_ids)
     )
 
-    select * from new_rows
+    select * from {{ landed }}
+    where load_id in (select new_loads.load_id from new_loads)
+    union all
+    select landed_rows.*
+    from {{ landed }} as landed_rows
+    inner join earlier_copies
+        on
+            landed_rows.load_id = earlier_copies.load_id
+            and landed_rows.line_number = earlier_copies.line_number
+{%- endmacro %}
+
+{#- DuckDB: the earlier copies are fetched by rowid, so that the wide table is not read in full. -#}
+{% macro duckdb__landed_rows_to_classify(landed, envelope_id) -%}
+    with new_loads as (
+        select distinct landed_load_ids.load_id
+        from {{ landed }} as landed_load_ids
+        where landed_load_ids.load_id not in (select classified.load_id from {{ this }} as classified)
+    ),
+
+    new_envelope_ids as (
+        select new_rows.{{ envelope_id }}
+        from {{ landed }} as new_rows
+        where new_rows.load_id in (select new_loads.load_id from new_loads)
+    ),
+
+    earlier_copies as (
+        select copies.rowid as landed_row
+        from {{ landed }} as copies
+        where
+            copies.load_id not in (select new_loads.load_id from new_loads)
+            and copies.{{ envelope_id }} in (select new_envelope_ids.{{ envelope_id }} from new_envelope_ids)
+    )
+
+    select * from {{ landed }}
+    where load_id in (select new_loads.load_id from new_loads)
     union all
     select * from {{ landed }}
-    where
-        load_id not in (select new_loads.load_id from new_loads)
-        and {{ envelope_id }} in (select new_rows.{{ envelope_id }} from new_rows)
-    {%- else %}
-    select * from {{ landed }}
-    {%- endif %}
+    where rowid in (select earlier_copies.landed_row from earlier_copies)
 {%- endmacro %}
 
 

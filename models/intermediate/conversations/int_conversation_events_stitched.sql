@@ -20,7 +20,7 @@ identities as (
 
 -- the conversations that rows classified since the last build touch: all their events again
 changed_conversations as (
-    {{ changed_conversation_ids('events') }}
+    {{ changed_conversation_ids(ref('int_events_unioned')) }}
 ),
 {%- endif %}
 

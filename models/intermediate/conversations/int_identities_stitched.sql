@@ -16,7 +16,7 @@ events as (
 
 -- the anonymous ids that a row classified since the last build links to a user
 linking_anonymous_ids as (
-    {{ linking_anonymous_ids('events') }}
+    {{ linking_anonymous_ids(ref('int_events_unioned')) }}
 ),
 {%- endif %}
 
