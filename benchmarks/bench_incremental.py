@@ -81,6 +81,8 @@ def main() -> int:
     last_load_before = latest_load_id(db)
     full_db = work / "full_refresh.duckdb"
     shutil.copy2(db, full_db)
+    # both sides start from a parsed project, as a nightly job does (dbt's partial parsing)
+    step("dbt parse (full-refresh copy)", [BIN / "dbt", "parse"], work, full_db)
     timings = {
         "land the last day": step(
             "land the last day", [BIN / "chat-analytics", "land", *last], work, db
