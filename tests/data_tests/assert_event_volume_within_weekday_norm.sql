@@ -8,8 +8,6 @@
     near-identical weeks would otherwise make any wobble an anomaly). A day is flagged when
     |z| > event_health_volume_max_z and at least three of the four weeks are known; weeks whose
     median is below event_health_min_daily_rows are too small to judge. DECISIONLOG D21. -#}
-{%- set weeks_back = [7, 14, 21, 28] -%}
-
 with
 
 daily as (
@@ -43,21 +41,32 @@ daily_volumes as (
             and calendar.date_day = daily.received_date
 ),
 
+-- the same weekday of each of the four weeks before
+dated_volumes as (
+    select
+        *,
+        cast({{ dbt.dateadd('day', -7, 'received_date') }} as date) as one_week_before,
+        cast({{ dbt.dateadd('day', -14, 'received_date') }} as date) as two_weeks_before,
+        cast({{ dbt.dateadd('day', -21, 'received_date') }} as date) as three_weeks_before,
+        cast({{ dbt.dateadd('day', -28, 'received_date') }} as date) as four_weeks_before
+    from daily_volumes
+),
+
 same_weekdays as (
     select
         judged.source,
         judged.received_date,
         judged.landed_rows,
         earlier.landed_rows as earlier_landed_rows
-    from daily_volumes as judged
+    from dated_volumes as judged
     inner join daily_volumes as earlier
         on
             judged.source = earlier.source
-            and (
-                {%- for days in weeks_back %}
-                earlier.received_date = cast({{ dbt.dateadd('day', -days, 'judged.received_date') }} as date)
-                {{- " or" if not loop.last }}
-                {%- endfor %}
+            and earlier.received_date in (
+                judged.one_week_before,
+                judged.two_weeks_before,
+                judged.three_weeks_before,
+                judged.four_weeks_before
             )
 ),
 
