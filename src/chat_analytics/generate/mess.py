@@ -9,6 +9,7 @@ mess.json counts exactly what the files contain.
 from __future__ import annotations
 
 import random
+from math import floor  # not int(): the same for the non-negative draws here, and cheaper
 
 from chat_analytics.generate.config import BIT, GeneratorConfig
 from chat_analytics.generate.world import (
@@ -93,7 +94,7 @@ def apply(
             counters["clock_skew"][0] += 1
             if rnd() < r["clock_skew"]:
                 counters["clock_skew"][1] += 1
-                skew = HOUR_MS + int(rnd() * 11 * HOUR_MS)
+                skew = HOUR_MS + floor(rnd() * 11 * HOUR_MS)
                 conv.skew[src] = skew if rnd() < 0.5 else -skew
     r_malformed, r_missing_cid = r["malformed_line"], r["missing_conversation_id"]
     r_legacy, r_variant = r["legacy_event_name"], r["variant_event_name"]
@@ -117,15 +118,15 @@ def apply(
         src = ev.src
         opp, mess = ev.opp | b_malformed, ev.mess
         if src == snowplow:
-            recv = ev.at + 5 + int(rnd() * 800)
+            recv = ev.at + 5 + floor(rnd() * 800)
         elif mobile:
-            recv = ev.at + 200 + int(rnd() * rnd() * 30_000)  # the app flushes in batches
+            recv = ev.at + 200 + floor(rnd() * rnd() * 30_000)  # the app flushes in batches
         elif server:
-            recv = ev.at + 20 + int(rnd() * 4_000)
+            recv = ev.at + 20 + floor(rnd() * 4_000)
         else:
-            recv = ev.at + 30 + int(rnd() * 1_500)
+            recv = ev.at + 30 + floor(rnd() * 1_500)
         ev.recv = recv
-        ev.lat = 10 + int(rnd() * 390)
+        ev.lat = 10 + floor(rnd() * 390)
         x = getrandbits(128).to_bytes(16, "big").hex()  # uuid_from(rng)
         eid = ev.eid = f"{x[:8]}-{x[8:12]}-4{x[13:16]}-a{x[17:20]}-{x[20:]}"
         if rnd() < r_malformed:
@@ -160,7 +161,7 @@ def apply(
                     if rnd() < r_legacy:
                         mess |= B_LEGACY_EVENT_NAME
                         names = LEGACY_NAMES[canon]
-                        snake = names[int(rnd() * len(names))]
+                        snake = names[floor(rnd() * len(names))]
             elif canon == "satisfaction_rated":
                 ev.opp, ev.mess = opp, mess
                 snake = _rating_mess(ev, snake, r, rng)
@@ -173,7 +174,7 @@ def apply(
                     mess |= b_variant
                     base = _baseline(src, snake)
                     variants = [v for v in name_variants(snake) if v != base]
-                    ev.name = variants[int(rnd() * len(variants))]
+                    ev.name = variants[floor(rnd() * len(variants))]
                 else:
                     ev.name = _BASELINES.get((src, snake)) or _baseline(src, snake)
         opp |= b_no_id_future
@@ -182,7 +183,7 @@ def apply(
             eid = ev.eid = None
         if rnd() < r_future:
             mess |= b_future
-            ev.future = HOUR_MS + MINUTE_MS + int(rnd() * 71 * HOUR_MS)
+            ev.future = HOUR_MS + MINUTE_MS + floor(rnd() * 71 * HOUR_MS)
         else:
             opp |= b_no_ts
             if rnd() < r_no_ts:
@@ -192,7 +193,7 @@ def apply(
                 opp |= b_late
                 if rnd() < r_late:
                     mess |= b_late
-                    ev.recv = recv + DAY_MS + int(rnd() * min(9 * DAY_MS, late_limit - recv))
+                    ev.recv = recv + DAY_MS + floor(rnd() * min(9 * DAY_MS, late_limit - recv))
         if eid is not None:
             opp |= b_dup_coll
             u = rnd()
@@ -215,7 +216,7 @@ def _rating_mess(ev: Ev, snake: str, r: dict[str, float], rng: random.Random) ->
     legacy = rnd() < r["legacy_score"]
     if rnd() < r["invalid_rating"]:
         ev.mess |= B_INVALID_RATING
-        value = INVALID_RATINGS[int(rnd() * len(INVALID_RATINGS))]
+        value = INVALID_RATINGS[floor(rnd() * len(INVALID_RATINGS))]
     else:
         ev.opp |= B_FLOAT_RATING
         if rnd() < r["float_rating"]:
@@ -230,7 +231,7 @@ def _rating_mess(ev: Ev, snake: str, r: dict[str, float], rng: random.Random) ->
         if rnd() < 0.25:  # a transitional client sends both: `rating` wins
             others = [v for v in (1, 2, 3, 4, 5) if v != value]
             props["rating"] = value
-            props["score"] = others[int(rnd() * len(others))]
+            props["score"] = others[floor(rnd() * len(others))]
         else:
             props["score"] = value
     else:
@@ -249,11 +250,11 @@ COLLISION_EVENTS = {
 def _collision(ev: Ev, conv: Conversation, rng: random.Random, start: int) -> Ev:
     """Another event (an SDK reusing an id) sent minutes apart with the same envelope id."""
     rnd = rng.random
-    offset = 1_000 + int(rnd() * 599_000)
+    offset = 1_000 + floor(rnd() * 599_000)
     recv = ev.recv - offset if rnd() < 0.5 and ev.recv - offset >= start else ev.recv + offset
     kind, name, props = COLLISION_EVENTS[ev.src]
     vendor = "com.acme.backend" if ev.src == SNOWPLOW else None
-    clone = Ev(recv - 50 - int(rnd() * 2_000), ev.src, kind, name, dict(props), None, vendor)
+    clone = Ev(recv - 50 - floor(rnd() * 2_000), ev.src, kind, name, dict(props), None, vendor)
     clone.version = "1-0-0" if vendor else None
     clone.anon, clone.uid = ev.anon, ev.uid
     clone.eid, clone.recv, clone.lat = ev.eid, recv, ev.lat

@@ -52,7 +52,7 @@ BYTES_PER_CONVERSATION = 24_000  # what a conversation's lines take, generously
 def _write_part(path: str, lines: list[tuple[int, bytes]]) -> None:
     """A chunk's lines of one file (each ending with its newline), sorted, to disk: count, keys,
     byte offsets, then the lines."""
-    lines.sort()
+    lines.sort(key=_first)  # keys are unique
     keys = array("Q", map(_first, lines))
     texts = list(map(_second, lines))
     offsets = array("Q", accumulate(map(len, texts), initial=0))
@@ -476,6 +476,16 @@ def _parts_dir(out: Path, conversations: int) -> str:
 
 def generate(cfg: GeneratorConfig) -> RunResult:
     """Write the export files and the ground truth of one run."""
+    collecting = gc.isenabled()
+    gc.disable()  # see _process: planning and merging, too, make many objects and no cycles
+    try:
+        return _generate(cfg)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _generate(cfg: GeneratorConfig) -> RunResult:
     global _STATE
     started = time.perf_counter()
     out = Path(cfg.out)
@@ -499,8 +509,6 @@ def generate(cfg: GeneratorConfig) -> RunResult:
     parts_dir = _parts_dir(out, len(conversations))
     _STATE = (cfg, conversations, empty, parts_dir)
     pool = None
-    collecting = gc.isenabled()
-    gc.disable()  # see _process
     try:
         if workers > 1 and len(chunks) > 1:
             pool = multiprocessing.get_context("fork").Pool(workers)
@@ -530,8 +538,6 @@ def generate(cfg: GeneratorConfig) -> RunResult:
             pool.close()
             pool.join()
         shutil.rmtree(parts_dir, ignore_errors=True)
-        if collecting:
-            gc.enable()
     mess = _mess_report(cfg, counters, merged)
     mess["empty_file"]["files"] = sorted(
         f"{src}/{emit.day_name(cfg.start_ms // DAY_MS + day)}" for src, day in empty

@@ -154,10 +154,11 @@ class ChunkTruth:
         by_conversation: dict[str, list[tuple]] = {}
         links = self.links
         alias_of = _ALIAS_BY_NAME.get
-        tolerance, snowplow, chat_vendor = FUTURE_TOLERANCE_MS, SNOWPLOW, CHAT_VENDOR
-        for firsts in by_source.values():
+        tolerance, chat_vendor = FUTURE_TOLERANCE_MS, CHAT_VENDOR
+        for src, firsts in by_source.items():
+            enriched = src == SNOWPLOW
             for rec in firsts.values():
-                src, recv, eat, eid, _, ev, q = rec
+                _, recv, eat, eid, _, ev, q = rec
                 if eat is None:
                     q[REJECTED] += 1
                     rejections[(src, "invalid_timestamp")] += 1
@@ -168,7 +169,7 @@ class ChunkTruth:
                     continue
                 kind = ev.kind
                 alias = None
-                if src == snowplow:
+                if enriched:
                     if kind == "unstruct" and ev.vendor == chat_vendor:
                         name = ev.name
                         alias = alias_of(name) or _alias(name)
@@ -176,7 +177,7 @@ class ChunkTruth:
                     name = ev.name
                     alias = alias_of(name) or _alias(name)
                 if alias is not None and alias is not _NOT_CHAT:
-                    row = _chat_row(rec, alias)
+                    row = _chat_row(src, recv, eat, eid, ev, alias)
                     if row.__class__ is str:
                         q[REJECTED] += 1
                         rejections[(src, row)] += 1
@@ -187,7 +188,7 @@ class ChunkTruth:
                         by_conversation[row[CID]] = [row]
                     else:
                         rows.append(row)
-                elif kind == "identify" and src != snowplow:
+                elif kind == "identify" and not enriched:
                     q[IDENTITY] += 1
                 else:
                     q[UNMAPPED] += 1
@@ -218,9 +219,8 @@ AT, RECV, SRC, EID, CANON, CID, SENDER, MID, INTENT, FALLBACK, REASON, BY, RATIN
 CHANNEL, BOT_VERSION, ANON, UID = range(13, 17)
 
 
-def _chat_row(rec, alias) -> tuple | str:
+def _chat_row(src: str, recv: int, eat: int, eid: str, ev: Ev, alias: tuple) -> tuple | str:
     """The validated chat event, or the reason it is rejected."""
-    src, recv, eat, eid, _, ev, _ = rec
     canonical, default_sender = alias
     # Snowplow: each property from the event's own data, else from the conversation entity.
     # (Generated data never carries JSON nulls, so a plain merge is that coalesce.)
@@ -239,7 +239,9 @@ def _chat_row(rec, alias) -> tuple | str:
             sender = default_sender
         elif sender.__class__ is not str or sender not in SENDERS:
             return "invalid_sender"
-        message_id = _text(get("message_id"))
+        message_id = get("message_id")
+        if message_id.__class__ is not str or not message_id:
+            message_id = _text(message_id)
     elif canonical == "intent_detected":
         intent = get("intent")
         if intent.__class__ is not str or not intent:
