@@ -107,16 +107,19 @@ def apply(
     # included) depends on the source and the conversation's client-side SDK
     mobile, server = sdk == "mobile", sdk == "server"
     snowplow = SNOWPLOW
-    # the kinds' bits as locals
+    # the kinds' bits as locals, and the sets that go together
     b_malformed, b_missing_cid = B_MALFORMED_LINE, B_MISSING_CONVERSATION_ID
     b_sender, b_variant = B_INVALID_SENDER, B_VARIANT_EVENT_NAME
     b_no_id, b_future = B_MISSING_EVENT_ID, B_FUTURE_TIMESTAMP
     b_no_ts, b_late, b_dup, b_coll = B_MISSING_TIMESTAMP, B_LATE, B_DUPLICATE, B_ID_COLLISION
-    b_no_id_future, b_dup_coll = b_no_id | b_future, b_dup | b_coll
+    b_missing_cid_variant = b_missing_cid | b_variant
+    b_sent = b_malformed | b_no_id | b_future  # a line not corrupted: all it was drawn for
+    b_sent_with_id = b_sent | b_dup | b_coll
+    b_no_ts_late = b_no_ts | b_late
     for seq, ev in enumerate(evs):
         ev.seq = seq + seq
         src = ev.src
-        opp, mess = ev.opp | b_malformed, ev.mess
+        opp, mess = ev.opp, ev.mess
         if src == snowplow:
             recv = ev.at + 5 + floor(rnd() * 800)
         elif mobile:
@@ -132,7 +135,7 @@ def apply(
         if rnd() < r_malformed:
             corruptions = TSV_CORRUPTIONS if src == snowplow else JSON_CORRUPTIONS
             ev.bad = _pick(corruptions, rnd())
-            ev.opp, ev.mess = opp, mess | b_malformed
+            ev.opp, ev.mess = opp | b_malformed, mess | b_malformed
             if src != snowplow and ev.canon is not None:
                 ev.name = _baseline(src, ev.name)
             continue
@@ -140,7 +143,7 @@ def apply(
         if canon is not None:
             snake = ev.name
             props = ev.props
-            opp |= b_missing_cid
+            opp |= b_missing_cid if src == snowplow else b_missing_cid_variant
             if rnd() < r_missing_cid:
                 mess |= b_missing_cid
                 if "conversation_id" in props:
@@ -168,34 +171,34 @@ def apply(
                 opp, mess = ev.opp, ev.mess
             if src == snowplow:
                 ev.name = snake
+            elif rnd() < r_variant:
+                mess |= b_variant
+                base = _baseline(src, snake)
+                variants = [v for v in name_variants(snake) if v != base]
+                ev.name = variants[floor(rnd() * len(variants))]
             else:
-                opp |= b_variant
-                if rnd() < r_variant:
-                    mess |= b_variant
-                    base = _baseline(src, snake)
-                    variants = [v for v in name_variants(snake) if v != base]
-                    ev.name = variants[floor(rnd() * len(variants))]
-                else:
-                    ev.name = _BASELINES.get((src, snake)) or _baseline(src, snake)
-        opp |= b_no_id_future
+                ev.name = _BASELINES.get((src, snake)) or _baseline(src, snake)
         if rnd() < r_no_id:
             mess |= b_no_id
             eid = ev.eid = None
+            opp |= b_sent
+        else:
+            opp |= b_sent_with_id
         if rnd() < r_future:
             mess |= b_future
             ev.future = HOUR_MS + MINUTE_MS + floor(rnd() * 71 * HOUR_MS)
         else:
-            opp |= b_no_ts
             if rnd() < r_no_ts:
                 mess |= b_no_ts
                 ev.no_ts = True
             if recv < late_limit:
-                opp |= b_late
+                opp |= b_no_ts_late
                 if rnd() < r_late:
                     mess |= b_late
                     ev.recv = recv + DAY_MS + floor(rnd() * min(9 * DAY_MS, late_limit - recv))
+            else:
+                opp |= b_no_ts
         if eid is not None:
-            opp |= b_dup_coll
             u = rnd()
             if u < r_dup:
                 mess |= b_dup

@@ -213,10 +213,10 @@ class ChunkTruth:
 
 
 # a valid chat event: (event_at, received_at, source, event_id, canonical, conversation_id,
-# sender, message_id, intent, is_fallback, reason, resolved_by, rating, channel, bot_version,
-# anonymous_id, user_id)
+# sender, message_id, intent, is_fallback, reason, resolved_by, rating, properties, world event);
+# channel, bot version and the ids sent are read from the last two where a conversation needs them
 AT, RECV, SRC, EID, CANON, CID, SENDER, MID, INTENT, FALLBACK, REASON, BY, RATING = range(13)
-CHANNEL, BOT_VERSION, ANON, UID = range(13, 17)
+PROPS, EV = 13, 14
 
 
 def _chat_row(src: str, recv: int, eat: int, eid: str, ev: Ev, alias: tuple) -> tuple | str:
@@ -264,16 +264,17 @@ def _chat_row(src: str, recv: int, eat: int, eid: str, ev: Ev, alias: tuple) -> 
         resolved_by = get("resolved_by")
         if resolved_by != "bot" and resolved_by != "agent":
             resolved_by = None
-    channel = get("channel")
-    if channel is not None and (channel.__class__ is not str or not channel):
-        channel = _text(channel)
-    bot_version = get("bot_version")
-    if bot_version is not None and (bot_version.__class__ is not str or not bot_version):
-        bot_version = _text(bot_version)
     return (
         eat, recv, src, eid, canonical, cid, sender, message_id, intent, is_fallback, reason,
-        resolved_by, rating, channel, bot_version, ev.anon, ev.uid,
+        resolved_by, rating, props, ev,
     )  # fmt: skip
+
+
+def _optional_text(value) -> str | None:
+    """A property that may be missing: its text, None when missing or not text-like."""
+    if value is None or (value.__class__ is str and value):
+        return value
+    return _text(value)
 
 
 def conversation_facts(cid: str, rows: list[tuple]) -> list:
@@ -317,10 +318,11 @@ def conversation_facts(cid: str, rows: list[tuple]) -> list:
     channel = bot_version = None
     for group in (starts, rows):
         for r in group:
+            get = r[PROPS].get
             if channel is None:
-                channel = r[CHANNEL]
+                channel = _optional_text(get("channel"))
             if bot_version is None:
-                bot_version = r[BOT_VERSION]
+                bot_version = _optional_text(get("bot_version"))
             if channel is not None and bot_version is not None:
                 break
         if channel is not None and bot_version is not None:
@@ -351,8 +353,9 @@ def conversation_facts(cid: str, rows: list[tuple]) -> list:
     resolved_by = resolution[BY] if resolution else None
     first_ids = None
     for r in rows:
-        if r[UID] or r[ANON]:
-            first_ids = (r[UID], r[ANON])
+        ev = r[EV]
+        if ev.uid or ev.anon:
+            first_ids = (ev.uid, ev.anon)
             break
     last = rows[-1][AT]
     escalated_at = escalation[AT] if escalation else None

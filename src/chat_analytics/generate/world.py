@@ -426,6 +426,14 @@ ESCALATION_REASONS = ("low_confidence", "policy", "sentiment", "complex_request"
 COMMENTS = ("thanks!", "too slow", "the bot did not understand me", "great help", "meh")
 
 
+def _rounded(x: float) -> tuple[float, str]:
+    """(round(x, 3), its repr) for 0 < x < 1 from one conversion to decimal instead of two: round()
+    makes the same three decimals as the .3f format and reads them back; repr has them without
+    trailing zeros."""
+    text = f"{x:.3f}"
+    return float(text), text.rstrip("0")
+
+
 def _offset(rng: random.Random, low: int, high: int) -> int:
     """A non-zero offset in [low, high] ms."""
     value = 0
@@ -567,19 +575,17 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
                 text = USER_FOLLOWUPS[floor(rnd() * len(USER_FOLLOWUPS))]
             mid = user_message(t, text)
             if fallback:
-                name, confidence = bot.fallback_intent, round(0.05 + rnd() * 0.4, 3)
+                name, (confidence, text) = bot.fallback_intent, _rounded(0.05 + rnd() * 0.4)
             else:
                 recognized = True
-                name, confidence = intent.name, round(0.55 + rnd() * 0.44, 3)
+                name, (confidence, text) = intent.name, _rounded(0.55 + rnd() * 0.44)
             props = {"message_id": mid, "intent": name, "confidence": confidence}
             if sends_is_fallback:
                 props["is_fallback"] = fallback
                 closing = ',"is_fallback":true}' if fallback else ',"is_fallback":false}'
             else:
                 closing = "}"
-            props_json = (
-                f'{{"message_id":"{mid}","intent":"{name}","confidence":{confidence!r}{closing}'
-            )
+            props_json = f'{{"message_id":"{mid}","intent":"{name}","confidence":{text}{closing}'
             detected_at = t + 250 + floor(rnd() * 650)
             server(detected_at, "intent_detected", props, props_json, intent_version)
             last = t + 1_200 + floor(rnd() * 2_800)
