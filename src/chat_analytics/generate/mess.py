@@ -257,7 +257,7 @@ def _collision(ev: Ev, conv: Conversation, rng: random.Random, start: int) -> Ev
     recv = ev.recv - offset if rnd() < 0.5 and ev.recv - offset >= start else ev.recv + offset
     kind, name, props = COLLISION_EVENTS[ev.src]
     vendor = "com.acme.backend" if ev.src == SNOWPLOW else None
-    clone = Ev(recv - 50 - floor(rnd() * 2_000), ev.src, kind, name, dict(props), None, vendor)
+    clone = Ev(recv - 50 - floor(rnd() * 2_000), ev.src, kind, name, dict(props), vendor=vendor)
     clone.version = "1-0-0" if vendor else None
     clone.anon, clone.uid = ev.anon, ev.uid
     clone.eid, clone.recv, clone.lat = ev.eid, recv, ev.lat

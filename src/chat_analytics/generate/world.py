@@ -216,8 +216,8 @@ class Ev:
     )  # fmt: skip
 
     def __init__(
-        self, at, src, kind, name, props=None, canon=None, vendor=None, version=None, ent=None,
-        props_json=None,
+        self, at, src, kind, name, props=None, canon=None, props_json=None, vendor=None,
+        version=None, ent=None,
     ):  # fmt: skip
         self.at = at  # event time (ms) the pipeline will compute
         self.src = src
@@ -486,7 +486,7 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
 
     def server(at: int, name: str, props: dict, props_json=None, version="1-0-0") -> Ev:
         ev = Ev(
-            at, SNOWPLOW, "unstruct", name, props, name, CHAT_VENDOR, version, entity, props_json
+            at, SNOWPLOW, "unstruct", name, props, name, props_json, CHAT_VENDOR, version, entity
         )
         append(ev)
         return ev
@@ -499,8 +499,7 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
             "message_body": text,
         }  # fmt: skip
         props_json = f"{client_head}{mid}{user_sender}{size}{user_body}{encode_text(text)}}}"
-        ev = Ev(at, client_src, "track", "message_sent", props, "message_sent", None, None, None,
-                props_json)  # fmt: skip
+        ev = Ev(at, client_src, "track", "message_sent", props, "message_sent", props_json)
         ev.opp = cross_bit
         append(ev)
         if rnd() < cross_rate:
@@ -515,8 +514,8 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
         size = len(text)
         props = {"message_id": mid, "sender": sender, "message_length": size}
         props_json = f'{{"message_id":"{mid}","sender":"{sender}","message_length":{size}}}'
-        ev = Ev(at, SNOWPLOW, "unstruct", "message_sent", props, "message_sent", CHAT_VENDOR,
-                "1-0-0", entity, props_json)  # fmt: skip
+        ev = Ev(at, SNOWPLOW, "unstruct", "message_sent", props, "message_sent", props_json,
+                CHAT_VENDOR, "1-0-0", entity)  # fmt: skip
         ev.opp = cross_bit
         append(ev)
         if rnd() < cross_rate:
@@ -562,23 +561,25 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
         t += 4_000 + floor(rnd() * 40_000)
         recognized = False
         last = t
+        # the bot's and the intent's traits the turns use, as locals
+        fallback_rate, fallback_intent = bot.fallback_rate, bot.fallback_intent
         sends_is_fallback = bot.sends_is_fallback
+        intent_name, utterances = intent.name, intent.utterances
         intent_version = "1-0-1" if sends_is_fallback else "1-0-0"
         for turn in range(turns):
-            fallback = rnd() < bot.fallback_rate
+            fallback = rnd() < fallback_rate
             if fallback and rnd() < 0.5:
                 text = FALLBACK_UTTERANCES[floor(rnd() * len(FALLBACK_UTTERANCES))]
             elif turn == 0 or fallback:
-                utterances = intent.utterances
                 text = utterances[floor(rnd() * len(utterances))]
             else:
                 text = USER_FOLLOWUPS[floor(rnd() * len(USER_FOLLOWUPS))]
             mid = user_message(t, text)
             if fallback:
-                name, (confidence, text) = bot.fallback_intent, _rounded(0.05 + rnd() * 0.4)
+                name, (confidence, text) = fallback_intent, _rounded(0.05 + rnd() * 0.4)
             else:
                 recognized = True
-                name, (confidence, text) = intent.name, _rounded(0.55 + rnd() * 0.44)
+                name, (confidence, text) = intent_name, _rounded(0.55 + rnd() * 0.44)
             props = {"message_id": mid, "intent": name, "confidence": confidence}
             if sends_is_fallback:
                 props["is_fallback"] = fallback
@@ -711,38 +712,57 @@ UNMAPPED_MENU = {
 
 
 def unmapped_event(kind: str, at: int, conv: Conversation, rng: random.Random) -> Ev:
-    """An event that maps to no canonical chat event (pages, other products, other vendors)."""
+    """An event that maps to no canonical chat event (pages, other products, other vendors), with
+    its properties' JSON where a source writes them as JSON (see Ev)."""
     src = CHANNELS[conv.channel].client_source
     if kind == "page":
         path = choice(rng, ("/help", "/help/orders", "/account", "/pricing"))
-        props = {"path": path, "url": "https://www.acme.example" + path, "title": "Help Center"}
-        return Ev(at, src, "page", "Help Center", props)
+        url = "https://www.acme.example" + path
+        props = {"path": path, "url": url, "title": "Help Center"}
+        props_json = (
+            f'{{"path":{encode_text(path)},"url":{encode_text(url)},"title":"Help Center"}}'
+        )
+        return Ev(at, src, "page", "Help Center", props, None, props_json)
     if kind == "screen":
-        return Ev(at, src, "screen", choice(rng, ("Chat", "Home", "Orders")), {})
+        name = choice(rng, ("Chat", "Home", "Orders"))
+        return Ev(at, src, "screen", name, {}, None, "{}")
     if kind == "course":
-        props = {"course_id": f"crs_{rng.randrange(10_000):04d}", "course_title": "Intro to SQL"}
-        return Ev(at, src, "track", "Course Clicked", props)
+        course = f"crs_{rng.randrange(10_000):04d}"
+        props = {"course_id": course, "course_title": "Intro to SQL"}
+        props_json = f'{{"course_id":"{course}","course_title":"Intro to SQL"}}'
+        return Ev(at, src, "track", "Course Clicked", props, None, props_json)
     if kind == "product":
-        props = {"product_id": f"sku_{rng.randrange(100_000):05d}", "price": 19.99}
-        return Ev(at, src, "track", "Product Viewed", props)
+        product = f"sku_{rng.randrange(100_000):05d}"
+        props = {"product_id": product, "price": 19.99}
+        props_json = f'{{"product_id":"{product}","price":19.99}}'
+        return Ev(at, src, "track", "Product Viewed", props, None, props_json)
     if kind == "app_opened":
-        return Ev(at, src, "track", "Application Opened", {"from_background": rng.random() < 0.5})
+        background = rng.random() < 0.5
+        props_json = '{"from_background":true}' if background else '{"from_background":false}'
+        props = {"from_background": background}
+        return Ev(at, src, "track", "Application Opened", props, None, props_json)
     if kind == "template":
-        return Ev(at, src, "track", "Template Message Delivered", {"template": "order_update"})
+        props, props_json = {"template": "order_update"}, '{"template":"order_update"}'
+        return Ev(at, src, "track", "Template Message Delivered", props, None, props_json)
     if kind == "group":
-        return Ev(at, src, "group", None, {"name": "Acme Corp", "plan": "team"})
+        props = {"name": "Acme Corp", "plan": "team"}
+        return Ev(at, src, "group", None, props, None, '{"name":"Acme Corp","plan":"team"}')
     if kind == "sp_page_view":
-        ev = Ev(at, SNOWPLOW, "page_view", "page_view", {}, None, "com.snowplowanalytics.snowplow")
-        ev.version = "1-0-0"
-        return ev
+        vendor = "com.snowplowanalytics.snowplow"
+        return Ev(at, SNOWPLOW, "page_view", "page_view", {}, vendor=vendor, version="1-0-0")
     if kind == "sp_struct":
         props = {"category": "help-center", "action": "click", "label": "faq-shipping"}
-        return Ev(at, SNOWPLOW, "struct", "event", props, None, "com.google.analytics", "1-0-0")
+        vendor = "com.google.analytics"
+        return Ev(at, SNOWPLOW, "struct", "event", props, vendor=vendor, version="1-0-0")
     if kind == "sp_shop":
-        props = {"sku": f"sku_{rng.randrange(100_000):05d}", "quantity": 1 + rng.randrange(3)}
-        return Ev(at, SNOWPLOW, "unstruct", "add_to_cart", props, None, "com.acme.shop", "1-0-0")
+        sku, quantity = f"sku_{rng.randrange(100_000):05d}", 1 + rng.randrange(3)
+        props = {"sku": sku, "quantity": quantity}
+        props_json = f'{{"sku":"{sku}","quantity":{quantity}}}'
+        return Ev(at, SNOWPLOW, "unstruct", "add_to_cart", props, None, props_json,
+                  "com.acme.shop", "1-0-0")  # fmt: skip
     # an event of the chat vendor that is not a canonical chat event
-    props = {"duration_ms": 300 + rng.randrange(3_000)}
-    ev = Ev(at, SNOWPLOW, "unstruct", "typing_indicator_shown", props, None, CHAT_VENDOR, "1-0-0")
-    ev.ent = {"conversation_id": conv.cid, "channel": conv.channel, "bot_version": conv.bot_version}
-    return ev
+    duration = 300 + rng.randrange(3_000)
+    props, props_json = {"duration_ms": duration}, f'{{"duration_ms":{duration}}}'
+    ent = {"conversation_id": conv.cid, "channel": conv.channel, "bot_version": conv.bot_version}
+    return Ev(at, SNOWPLOW, "unstruct", "typing_indicator_shown", props, None, props_json,
+              CHAT_VENDOR, "1-0-0", ent)  # fmt: skip
