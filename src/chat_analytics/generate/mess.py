@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from math import floor  # not int(): the same for the non-negative draws here, and cheaper
+from operator import attrgetter
 
 from chat_analytics.generate.config import BIT, GeneratorConfig
 from chat_analytics.generate.world import (
@@ -40,6 +41,7 @@ TSV_CORRUPTIONS = (
     ("invalid_utf8", 0.1),
 )
 SOURCE_ORDER = ("rudderstack", "segment", "snowplow")
+_SOURCE = attrgetter("src")
 
 B_DUPLICATE = BIT["duplicate"]
 B_FLOAT_RATING = BIT["float_rating"]
@@ -88,7 +90,7 @@ def apply(
     getrandbits = rng.getrandbits
     start, end = cfg.start_ms, cfg.end_ms
     sdk = CHANNELS[conv.channel].sdk
-    present = {ev.src for ev in evs}
+    present = set(map(_SOURCE, evs))
     for src in SOURCE_ORDER:
         if src in present:
             counters["clock_skew"][0] += 1

@@ -516,6 +516,7 @@ class Truth:
         salt = pii_salt() if salt is None else salt
         as_of = self.as_of
         links = self.links
+        keys: dict[str, str] = {}  # stitched id -> user key (users come back)
         for c in self.conversations:
             ids = c[F_IDS]
             if ids is None:
@@ -523,7 +524,10 @@ class Truth:
             else:
                 uid, anon = ids
                 stitched = uid if uid else (links[anon][1] if anon in links else anon)
-                c[F_USER_KEY] = user_key(stitched, salt)
+                key = keys.get(stitched)
+                if key is None:
+                    key = keys[stitched] = user_key(stitched, salt)
+                c[F_USER_KEY] = key
             if not c[F_ENGAGED]:
                 outcome = "not_engaged"
             elif c[F_HUMAN]:

@@ -683,10 +683,10 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
             other.anon, other.uid = anon, ev.uid
             other.mess |= bit
             extra.append(other)
-    if identify is not None:
-        evs.append(identify)
-    evs.extend(extra)
-    evs.sort(key=_at)
+    added = extra if identify is None else [identify, *extra]
+    if added:  # (the chat events alone are in time order already)
+        evs.extend(added)
+        evs.sort(key=_at)
     return evs
 
 
