@@ -147,7 +147,7 @@ def _meta_pieces(
         fields[_FIELD[name]] = _CONV
     for name in slots:
         fields[_FIELD[name]] = _SLOT
-    pieces = "\t".join(fields).split(_SLOT)
+    pieces = ("\t".join(fields) + "\n").split(_SLOT)  # lines end with their newline
     cuts = []
     for i, piece in enumerate(pieces):
         if _CONV in piece:
@@ -279,7 +279,6 @@ class Context:
         network_user = uuid_from(rng)
         server_ip = f"10.0.{floor(rnd() * 256)}.{1 + floor(rnd() * 254)}"
         self.sp_server = p = _fill(SERVER_PIECES, (server_ip, network_user, session))
-        p[-1] += "\n"  # lines end with their newline
         self._sp_web = None
         self._web_values = (ip, network_user, ua, conv.locale, tz, session)
         self.templates: dict[str, tuple[str, ...]] = {}  # source -> _track_pieces
@@ -305,7 +304,6 @@ class Context:
         """The JavaScript tracker's line pieces (page views, structured events)."""
         if self._sp_web is None:
             self._sp_web = _fill(WEB_PIECES, self._web_values)
-            self._sp_web[-1] += "\n"
         return self._sp_web
 
 
