@@ -576,17 +576,19 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
                 text = USER_FOLLOWUPS[floor(rnd() * len(USER_FOLLOWUPS))]
             mid = user_message(t, text)
             if fallback:
-                name, (confidence, text) = fallback_intent, _rounded(0.05 + rnd() * 0.4)
+                name, (confidence, confidence_json) = fallback_intent, _rounded(0.05 + rnd() * 0.4)
             else:
                 recognized = True
-                name, (confidence, text) = intent_name, _rounded(0.55 + rnd() * 0.44)
+                name, (confidence, confidence_json) = intent_name, _rounded(0.55 + rnd() * 0.44)
             props = {"message_id": mid, "intent": name, "confidence": confidence}
             if sends_is_fallback:
                 props["is_fallback"] = fallback
                 closing = ',"is_fallback":true}' if fallback else ',"is_fallback":false}'
             else:
                 closing = "}"
-            props_json = f'{{"message_id":"{mid}","intent":"{name}","confidence":{text}{closing}'
+            props_json = (
+                f'{{"message_id":"{mid}","intent":"{name}","confidence":{confidence_json}{closing}'
+            )
             detected_at = t + 250 + floor(rnd() * 650)
             server(detected_at, "intent_detected", props, props_json, intent_version)
             last = t + 1_200 + floor(rnd() * 2_800)
@@ -667,7 +669,7 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
     bit = BIT["unmapped"]
     menu = UNMAPPED_MENU[conv.channel]
     extra = []
-    previous = 0  # before any event
+    previous = 0  # before any event time
     for ev in evs:  # all chat events
         at = ev.at
         if at <= previous:
