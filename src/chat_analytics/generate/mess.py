@@ -20,6 +20,8 @@ from chat_analytics.generate.world import (
     LEGACY_NAMES,
     MINUTE_MS,
     SNOWPLOW,
+    UUID_BITS,
+    UUID_MASK,
     Conversation,
     Ev,
     baseline_name,
@@ -132,8 +134,8 @@ def apply(
             recv = ev.at + 30 + floor(rnd() * 1_500)
         ev.recv = recv
         ev.lat = 10 + floor(rnd() * 390)
-        x = getrandbits(128).to_bytes(16, "big").hex()  # uuid_from(rng)
-        eid = ev.eid = f"{x[:8]}-{x[8:12]}-4{x[13:16]}-a{x[17:20]}-{x[20:]}"
+        x = (getrandbits(128) & UUID_MASK | UUID_BITS).to_bytes(16, "big")  # uuid_from(rng)
+        eid = ev.eid = x[:10].hex("-", 2).replace("-", "", 1) + "-" + x[10:].hex()
         if rnd() < r_malformed:
             corruptions = TSV_CORRUPTIONS if src == snowplow else JSON_CORRUPTIONS
             ev.bad = _pick(corruptions, rnd())
