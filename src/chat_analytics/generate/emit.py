@@ -333,6 +333,14 @@ def _on_its_day(head: str, ms: int, days: dict, make_day) -> tuple[str, int]:
     return head + (days.get(d) or make_day(d)), ms - d * DAY_MS
 
 
+def _placed(head_on_base_day: str, head: str, t: int, base: int) -> tuple[str, int]:
+    """An enriched line's text before a time, with its date, and the time's ms within its day;
+    ``t`` in ms from ``base``, the first millisecond of the day ``head_on_base_day`` ends with."""
+    if 0 <= t < DAY_MS:
+        return head_on_base_day, t
+    return _on_its_day(head, t + base, _DAY_PLAIN, _plain_day)
+
+
 # --- rendering --------------------------------------------------------------------------------
 
 # a track call: ``{`` anonymousId ``"context":..,"event":`` name ``,"integrations":{},``
@@ -528,44 +536,29 @@ def render_snowplow(ev: Ev, c: Context, skew: int, rng: random.Random) -> tuple[
     if kind != "unstruct":
         return _render_web(ev, c, skew, rng, recv + etl, eat, true_tstamp)
     base = c.base
-    heads = c.sp_heads_day
     # etl_tstamp, collector_tstamp, dvce_created_tstamp, dvce_sent_tstamp, derived_tstamp:
     # (the text before + date, hh:mm:ss, .fff), from the base day's first millisecond
     recv -= base
     at -= base
-    t = recv + etl
-    if 0 <= t < DAY_MS:
-        d1 = heads[0]
+    t1, t2, t3, t4, t5 = recv + etl, recv, at - lat + skew, recv - lat + skew, at
+    if not skew and 0 <= lat and at <= recv and 0 <= t3 and t1 < DAY_MS:
+        # the usual line: dvce_created the earliest time and etl the latest, on the base day
+        d1, d2, d3, d4, d5 = c.sp_heads_day
     else:
-        d1, t = _on_its_day(c.sp_heads[0], t + base, _DAY_PLAIN, _plain_day)
-    h1, m1 = _HMS[t // 1000], _MS_PLAIN[t % 1000]
-    t = recv
-    if 0 <= t < DAY_MS:
-        d2 = heads[1]
-    else:
-        d2, t = _on_its_day(c.sp_heads[1], t + base, _DAY_PLAIN, _plain_day)
-    h2, m2 = _HMS[t // 1000], _MS_PLAIN[t % 1000]
-    t = at - lat + skew
-    if 0 <= t < DAY_MS:
-        d3 = heads[2]
-    else:
-        d3, t = _on_its_day(c.sp_heads[2], t + base, _DAY_PLAIN, _plain_day)
-    h3, m3 = _HMS[t // 1000], _MS_PLAIN[t % 1000]
-    t = recv - lat + skew
-    if 0 <= t < DAY_MS:
-        d4 = heads[3]
-    else:
-        d4, t = _on_its_day(c.sp_heads[3], t + base, _DAY_PLAIN, _plain_day)
-    h4, m4 = _HMS[t // 1000], _MS_PLAIN[t % 1000]
+        heads, days = c.sp_heads, c.sp_heads_day
+        d1, t1 = _placed(days[0], heads[0], t1, base)
+        d2, t2 = _placed(days[1], heads[1], t2, base)
+        d3, t3 = _placed(days[2], heads[2], t3, base)
+        d4, t4 = _placed(days[3], heads[3], t4, base)
+        d5, t5 = _placed(days[4], heads[4], t5, base)
+    h1, m1 = _HMS[t1 // 1000], _MS_PLAIN[t1 % 1000]
+    h2, m2 = _HMS[t2 // 1000], _MS_PLAIN[t2 % 1000]
+    h3, m3 = _HMS[t3 // 1000], _MS_PLAIN[t3 % 1000]
+    h4, m4 = _HMS[t4 // 1000], _MS_PLAIN[t4 % 1000]
     if ev.no_ts:
         d5, h5, m5 = c.sp_heads[4], "", ""
     else:
-        t = at
-        if 0 <= t < DAY_MS:
-            d5 = heads[4]
-        else:
-            d5, t = _on_its_day(c.sp_heads[4], t + base, _DAY_PLAIN, _plain_day)
-        h5, m5 = _HMS[t // 1000], _MS_PLAIN[t % 1000]
+        h5, m5 = _HMS[t5 // 1000], _MS_PLAIN[t5 % 1000]
     p = c.sp_server
     uid, anon = ev.uid, ev.anon
     ent = ev.ent
