@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import json
 import math
+import random
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ import pytest
 from chat_analytics.cli import main
 from chat_analytics.formats import SNOWPLOW_FIELDS
 from chat_analytics.generate import GeneratorConfig, generate
+from chat_analytics.generate.emit import _contexts
+from chat_analytics.generate.world import _rounded
 
 SOURCES = ("segment", "rudderstack", "snowplow")
 FIELD = {name: i for i, name in enumerate(SNOWPLOW_FIELDS)}
@@ -554,6 +557,32 @@ def test_no_mess_is_clean(tmp_path):
     for row in quality[1:]:
         values = dict(zip(header, row.split(","), strict=True))
         assert values["landed_rows"] == values["chat_rows"]
+
+
+# --- the writers' shortcuts ------------------------------------------------------------------
+
+
+def test_shortcuts_write_what_the_general_functions_write():
+    """Where the generator formats a value itself to save time, it writes exactly what round(),
+    repr() and json.dumps write."""
+    rng = random.Random(3)
+    for x in [0.0005, 0.05, 0.1, 0.45, 0.5, 0.55, 0.7305, 0.99, 0.9994]:
+        assert _rounded(x) == (round(x, 3), repr(round(x, 3)))
+    for _ in range(20_000):
+        x = 0.0005 + rng.random() * 0.9989
+        value, text = _rounded(x)
+        assert value == round(x, 3) and text == repr(round(x, 3)), x
+    head = (
+        '{"schema":"' + CONTEXTS_SCHEMA + '","data":[{"schema":"' + ENTITY_SCHEMA + '","data":'
+    )  # fmt: skip
+    for entity in (
+        {"conversation_id": "c-1", "channel": "web", "bot_version": "2.8.0"},
+        {"conversation_id": 'say "hi" \\ café', "channel": "", "bot_version": "\u2603"},
+        {"channel": "web", "conversation_id": "c-1", "bot_version": "2.8.0"},
+        {"conversation_id": 7, "channel": None, "bot_version": 2.5},
+        {"conversation_id": "c-1"},
+    ):
+        assert _contexts(entity) == head + json.dumps(entity, separators=(",", ":")) + "}]}"
 
 
 # --- the command line -------------------------------------------------------------------------

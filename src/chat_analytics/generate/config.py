@@ -161,6 +161,8 @@ class GeneratorConfig:
         }
 
 
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
 def _date_ms(day: dt.date) -> int:
-    epoch = dt.date(1970, 1, 1)
-    return (day - epoch).days * 86_400_000
+    return (day.toordinal() - _EPOCH_ORDINAL) * 86_400_000

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from math import floor  # not int(): the same for the non-negative draws here, and cheaper
 
 from chat_analytics.formats import (
     CONTEXTS_SCHEMA,
@@ -37,6 +38,7 @@ from chat_analytics.generate.world import (
     SNOWPLOW,
     Conversation,
     Ev,
+    encode_text,
     uuid_from,
 )
 
@@ -129,11 +131,11 @@ _CONV = "\x01"  # marks a per-conversation field
 
 def _meta_pieces(
     constants: dict[str, str], per_conversation: tuple[str, ...], slots: tuple[str, ...]
-) -> tuple[tuple[str, ...], tuple[tuple[int, tuple[str, ...]], ...]]:
+) -> tuple[tuple[str, ...], tuple[tuple[int, int, str], ...]]:
     """The constant text of an enriched line around its per-event slots.
 
     The line is ``pieces[0] + value_0 + pieces[1] + ... + value_n + pieces[n + 1]``. Returns the
-    pieces, and (index, text cut at each per-conversation field) for the pieces that hold
+    pieces, and (index, number of fields, the piece as a %-format) for the pieces that hold
     per-conversation fields, which :func:`_fill` puts in.
     """
     assert list(per_conversation) == sorted(per_conversation, key=_FIELD.__getitem__)
@@ -145,9 +147,12 @@ def _meta_pieces(
         fields[_FIELD[name]] = _CONV
     for name in slots:
         fields[_FIELD[name]] = _SLOT
-    pieces = "\t".join(fields).split(_SLOT)
-    cuts = tuple((i, tuple(p.split(_CONV))) for i, p in enumerate(pieces) if _CONV in p)
-    return tuple(pieces), cuts
+    pieces = ("\t".join(fields) + "\n").split(_SLOT)  # lines end with their newline
+    cuts = []
+    for i, piece in enumerate(pieces):
+        if _CONV in piece:
+            cuts.append((i, piece.count(_CONV), piece.replace("%", "%%").replace(_CONV, "%s")))
+    return tuple(pieces), tuple(cuts)
 
 
 def _fill(meta: tuple, values: tuple[str, ...]) -> list[str]:
@@ -155,12 +160,9 @@ def _fill(meta: tuple, values: tuple[str, ...]) -> list[str]:
     pieces, cuts = meta
     out = list(pieces)
     k = 0
-    for i, parts in cuts:
-        text = parts[0]
-        for part in parts[1:]:
-            text += values[k] + part
-            k += 1
-        out[i] = text
+    for i, n, piece in cuts:
+        out[i] = piece % values[k : k + n]
+        k += n
     return out
 
 
@@ -250,20 +252,20 @@ class Context:
     __slots__ = (
         "json_ctx", "rudder_id", "request_ip", "sdk", "sp_server", "_sp_web", "sp_ctx", "entity",
         "templates", "_web_values", "anon", "base", "day_plain", "day_iso", "sp_heads",
-        "sp_heads_day", "sp_ids",
+        "sp_heads_day", "sp_ids", "sp_tail",
     )  # fmt: skip
 
     def __init__(self, conv: Conversation, rng: random.Random) -> None:
         channel = CHANNELS[conv.channel]
         self.sdk = sdk = channel.sdk
         rnd = rng.random
-        ip = f"203.0.{int(rnd() * 256)}.{1 + int(rnd() * 254)}"
+        ip = f"203.0.{floor(rnd() * 256)}.{1 + floor(rnd() * 254)}"
         tz = TIMEZONES.get(conv.locale, "Europe/Berlin")
-        ua = USER_AGENTS[int(rnd() * len(USER_AGENTS))]
+        ua = USER_AGENTS[floor(rnd() * len(USER_AGENTS))]
         if sdk == "web":
             self.json_ctx = WEB_CONTEXT % (ip, conv.locale, tz, ua)
         elif sdk == "mobile":
-            make, model, kind, os_name, os_version = DEVICES[int(rnd() * len(DEVICES))]
+            make, model, kind, os_name, os_version = DEVICES[floor(rnd() * len(DEVICES))]
             self.json_ctx = MOBILE_CONTEXT % (
                 uuid_from(rng), make, model, kind, kind, conv.locale,
                 "true" if rnd() < 0.6 else "false", os_name, os_version, conv.start // 1000, tz,
@@ -272,12 +274,11 @@ class Context:
         else:
             self.json_ctx = SERVER_CONTEXT[channel.client_source] % conv.locale
         self.rudder_id = uuid_from(rng)
-        self.request_ip = ip if sdk != "server" else f"34.{int(rnd() * 256)}.0.7"
+        self.request_ip = ip if sdk != "server" else f"34.{floor(rnd() * 256)}.0.7"
         session = uuid_from(rng)
         network_user = uuid_from(rng)
-        server_ip = f"10.0.{int(rnd() * 256)}.{1 + int(rnd() * 254)}"
+        server_ip = f"10.0.{floor(rnd() * 256)}.{1 + floor(rnd() * 254)}"
         self.sp_server = p = _fill(SERVER_PIECES, (server_ip, network_user, session))
-        p[-1] += "\n"  # lines end with their newline
         self._sp_web = None
         self._web_values = (ip, network_user, ua, conv.locale, tz, session)
         self.templates: dict[str, tuple[str, ...]] = {}  # source -> _track_pieces
@@ -286,36 +287,58 @@ class Context:
         self.anon = conv.anon
         day = conv.start // DAY_MS
         self.base = day * DAY_MS
-        self.day_plain = _DAY_PLAIN.get(day) or _plain_day(day)
+        self.day_plain = date = _DAY_PLAIN.get(day) or _plain_day(day)
         self.day_iso = _DAY_ISO.get(day) or _iso_day(day)
         # the text before etl_tstamp, collector_tstamp, dvce_created_tstamp, dvce_sent_tstamp and
-        # derived_tstamp in a server line; the same ending with the conversation's first day
-        self.sp_heads = heads = (p[0], p[1], p[2], p[8], p[9])
-        self.sp_heads_day = tuple(head + self.day_plain for head in heads)
-        # (user_id, domain_userid) -> a server line's text between event_id and unstruct_event,
-        # with the conversation entity as contexts
-        self.sp_ids: dict[tuple, str] = {}
+        # derived_tstamp in a server line (the one before dvce_sent_tstamp starts with the "}}"
+        # that closes unstruct_event); the same ending with the conversation's first day
+        self.sp_heads = h = (p[0], p[1], p[2], "}}" + p[8], p[9])
+        self.sp_heads_day = (h[0] + date, h[1] + date, h[2] + date, h[3] + date, h[4] + date)
+        self.sp_tail = p[14] + p[15]  # after event_fingerprint, when true_tstamp is empty
+        # user_id -> a server line's text between event_id and unstruct_event, with the
+        # conversation's anonymous id as domain_userid and its entity as contexts
+        self.sp_ids: dict[str | None, str] = {}
 
     @property
     def sp_web(self) -> list[str]:
         """The JavaScript tracker's line pieces (page views, structured events)."""
         if self._sp_web is None:
             self._sp_web = _fill(WEB_PIECES, self._web_values)
-            self._sp_web[-1] += "\n"
         return self._sp_web
 
 
+_CONTEXTS_HEAD = (
+    '{"schema":"' + CONTEXTS_SCHEMA + '","data":[{"schema":"' + CONVERSATION_ENTITY_SCHEMA
+    + '","data":'
+)  # fmt: skip
+_ENTITY_KEYS = ("conversation_id", "channel", "bot_version")
+
+
 def _contexts(entity: dict) -> str:
-    return (
-        '{"schema":"' + CONTEXTS_SCHEMA + '","data":[{"schema":"' + CONVERSATION_ENTITY_SCHEMA
-        + '","data":' + dumps(entity) + "}]}"
-    )  # fmt: skip
+    """The contexts field with one conversation entity."""
+    if tuple(entity) == _ENTITY_KEYS:
+        cid, channel, bot_version = entity.values()
+        if cid.__class__ is str and channel.__class__ is str and bot_version.__class__ is str:
+            # the world's entity: what dumps writes for it, without dumps' per-call setup
+            return (
+                f'{_CONTEXTS_HEAD}{{"conversation_id":{encode_text(cid)},'
+                f'"channel":{encode_text(channel)},"bot_version":{encode_text(bot_version)}}}}}]}}'
+            )
+    return _CONTEXTS_HEAD + dumps(entity) + "}]}"
 
 
 def _on_its_day(head: str, ms: int, days: dict, make_day) -> tuple[str, int]:
     """(head + the date of a time, the time's milliseconds within its day)."""
     d = ms // DAY_MS
     return head + (days.get(d) or make_day(d)), ms - d * DAY_MS
+
+
+def _placed(head_on_base_day: str, head: str, t: int, base: int) -> tuple[str, int]:
+    """An enriched line's text before a time, with its date, and the time's ms within its day;
+    ``t`` in ms from ``base``, the first millisecond of the day ``head_on_base_day`` ends with."""
+    if 0 <= t < DAY_MS:
+        return head_on_base_day, t
+    return _on_its_day(head, t + base, _DAY_PLAIN, _plain_day)
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -338,22 +361,29 @@ def _track_pieces(c: Context, src: str) -> tuple[str, ...]:
         ids = '"request_ip":"' + c.request_ip + '","rudderId":"' + c.rudder_id + '",'
     anon = c.anon
     end = "}" if src == RUDDERSTACK else ',"version":2}'
-    pieces = (
+    no_id = ',"integrations":{},"originalTimestamp":"'
+    after_id = '","originalTimestamp":"'
+    received = ',"receivedAt":"'
+    sent = '",' + ids + '"sentAt":"'
+    timestamp = '","timestamp":"'
+    day = c.day_iso
+    return (
         ("{" if anon is None else '{"anonymousId":"' + anon + '",') + body,
         body,
-        ',"integrations":{},"originalTimestamp":"',
+        no_id,
         ',"integrations":{},"messageId":"',
-        '","originalTimestamp":"',
+        after_id,
         '","properties":',
-        ',"receivedAt":"',
-        '",' + ids + '"sentAt":"',
-        '","timestamp":"',
+        received,
+        sent,
+        timestamp,
         '","type":"track","userId":null' + end + "\n",
         '"' + end + "\n",
-    )
-    day = c.day_iso
-    return pieces + tuple(
-        pieces[i] + day for i in (_NO_ID, _AFTER_ID, _RECEIVED, _SENT, _TIMESTAMP)
+        no_id + day,
+        after_id + day,
+        received + day,
+        sent + day,
+        timestamp + day,
     )
 
 
@@ -408,22 +438,19 @@ def render_json(ev: Ev, c: Context, skew: int) -> tuple[str, int]:
             d1 = p[_AFTER_ID_DAY]
         else:
             d1, t = _on_its_day(p[_AFTER_ID], t + base, _DAY_ISO, _iso_day)
-    s = t // 1000
-    h1, m1 = _HMS[s], _MS_ISO[t % 1000]
+    h1, m1 = _HMS[t // 1000], _MS_ISO[t % 1000]
     t = recv
     if 0 <= t < DAY_MS:
         d2 = p[_RECEIVED_DAY]
     else:
         d2, t = _on_its_day(p[_RECEIVED], t + base, _DAY_ISO, _iso_day)
-    s = t // 1000
-    h2, m2 = _HMS[s], _MS_ISO[t % 1000]
+    h2, m2 = _HMS[t // 1000], _MS_ISO[t % 1000]
     t = recv - lat + skew
     if 0 <= t < DAY_MS:
         d3 = p[_SENT_DAY]
     else:
         d3, t = _on_its_day(p[_SENT], t + base, _DAY_ISO, _iso_day)
-    s = t // 1000
-    h3, m3 = _HMS[s], _MS_ISO[t % 1000]
+    h3, m3 = _HMS[t // 1000], _MS_ISO[t % 1000]
     if ts is None:
         d4 = h4 = m4 = ""
     else:
@@ -432,8 +459,7 @@ def render_json(ev: Ev, c: Context, skew: int) -> tuple[str, int]:
             d4 = p[_TIMESTAMP_DAY]
         else:
             d4, t = _on_its_day(p[_TIMESTAMP], t + base, _DAY_ISO, _iso_day)
-        s = t // 1000
-        h4, m4 = _HMS[s], _MS_ISO[t % 1000]
+        h4, m4 = _HMS[t // 1000], _MS_ISO[t % 1000]
     if uid is None:
         user, uid, end = p[_NULL_USER], "", ""
     else:
@@ -506,71 +532,51 @@ def render_snowplow(ev: Ev, c: Context, skew: int, rng: random.Random) -> tuple[
     else:
         eat = at
         true_tstamp = ""
-    etl = 1_000 + int(rng.random() * 120_000)  # the ETL ran after the collector received
+    etl = 1_000 + floor(rng.random() * 120_000)  # the ETL ran after the collector received
     if kind != "unstruct":
         return _render_web(ev, c, skew, rng, recv + etl, eat, true_tstamp)
     base = c.base
-    heads = c.sp_heads_day
     # etl_tstamp, collector_tstamp, dvce_created_tstamp, dvce_sent_tstamp, derived_tstamp:
     # (the text before + date, hh:mm:ss, .fff), from the base day's first millisecond
     recv -= base
     at -= base
-    t = recv + etl
-    if 0 <= t < DAY_MS:
-        d1 = heads[0]
+    t1, t2, t3, t4, t5 = recv + etl, recv, at - lat + skew, recv - lat + skew, at
+    if not skew and 0 <= lat and at <= recv and 0 <= t3 and t1 < DAY_MS:
+        # the usual line: dvce_created the earliest time and etl the latest, on the base day
+        d1, d2, d3, d4, d5 = c.sp_heads_day
     else:
-        d1, t = _on_its_day(c.sp_heads[0], t + base, _DAY_PLAIN, _plain_day)
-    s = t // 1000
-    h1, m1 = _HMS[s], _MS_PLAIN[t % 1000]
-    t = recv
-    if 0 <= t < DAY_MS:
-        d2 = heads[1]
-    else:
-        d2, t = _on_its_day(c.sp_heads[1], t + base, _DAY_PLAIN, _plain_day)
-    s = t // 1000
-    h2, m2 = _HMS[s], _MS_PLAIN[t % 1000]
-    t = at - lat + skew
-    if 0 <= t < DAY_MS:
-        d3 = heads[2]
-    else:
-        d3, t = _on_its_day(c.sp_heads[2], t + base, _DAY_PLAIN, _plain_day)
-    s = t // 1000
-    h3, m3 = _HMS[s], _MS_PLAIN[t % 1000]
-    t = recv - lat + skew
-    if 0 <= t < DAY_MS:
-        d4 = heads[3]
-    else:
-        d4, t = _on_its_day(c.sp_heads[3], t + base, _DAY_PLAIN, _plain_day)
-    s = t // 1000
-    h4, m4 = _HMS[s], _MS_PLAIN[t % 1000]
+        heads, days = c.sp_heads, c.sp_heads_day
+        d1, t1 = _placed(days[0], heads[0], t1, base)
+        d2, t2 = _placed(days[1], heads[1], t2, base)
+        d3, t3 = _placed(days[2], heads[2], t3, base)
+        d4, t4 = _placed(days[3], heads[3], t4, base)
+        d5, t5 = _placed(days[4], heads[4], t5, base)
+    h1, m1 = _HMS[t1 // 1000], _MS_PLAIN[t1 % 1000]
+    h2, m2 = _HMS[t2 // 1000], _MS_PLAIN[t2 % 1000]
+    h3, m3 = _HMS[t3 // 1000], _MS_PLAIN[t3 % 1000]
+    h4, m4 = _HMS[t4 // 1000], _MS_PLAIN[t4 % 1000]
     if ev.no_ts:
         d5, h5, m5 = c.sp_heads[4], "", ""
     else:
-        t = at
-        if 0 <= t < DAY_MS:
-            d5 = heads[4]
-        else:
-            d5, t = _on_its_day(c.sp_heads[4], t + base, _DAY_PLAIN, _plain_day)
-        s = t // 1000
-        h5, m5 = _HMS[s], _MS_PLAIN[t % 1000]
+        h5, m5 = _HMS[t5 // 1000], _MS_PLAIN[t5 % 1000]
     p = c.sp_server
     uid, anon = ev.uid, ev.anon
     ent = ev.ent
-    if ent is c.entity or (ent is not None and ent == c.entity):
-        ids = c.sp_ids.get((uid, anon))
+    if anon is c.anon and (ent is c.entity or (ent is not None and ent == c.entity)):
+        ids = c.sp_ids.get(uid)
         if ids is None:
-            ids = c.sp_ids[(uid, anon)] = (
-                p[4] + (uid or "") + p[5] + (anon or "") + p[6] + c.sp_ctx + p[7]
-            )
+            ids = c.sp_ids[uid] = p[4] + (uid or "") + p[5] + (anon or "") + p[6] + c.sp_ctx + p[7]
     else:
-        contexts = "" if ent is None else _contexts(ent)
+        contexts = "" if ent is None else c.sp_ctx if ent == c.entity else _contexts(ent)
         ids = p[4] + (uid or "") + p[5] + (anon or "") + p[6] + contexts + p[7]
     vendor, name, version = ev.vendor, ev.name, ev.version
     head, fields = _SCHEMAS.get((vendor, name, version)) or _schema(vendor, name, version)
-    unstruct = f"{head}{ev.props_json or dumps(ev.props)}}}}}"
+    # unstruct_event: head, the event's data, then the "}}" that d4 starts with
     line = "".join((
-        d1, h1, m1, d2, h2, m2, d3, h3, m3, p[3], ev.eid or "", ids, unstruct, d4, h4, m4, d5, h5,
-        m5, fields, rng.getrandbits(128).to_bytes(16, "big").hex(), p[14], true_tstamp, p[15],
+        d1, h1, m1, d2, h2, m2, d3, h3, m3, p[3], ev.eid or "", ids, head,
+        ev.props_json or dumps(ev.props), d4, h4, m4, d5, h5, m5, fields,
+        rng.getrandbits(128).to_bytes(16, "big").hex(),
+        p[14] + true_tstamp + p[15] if true_tstamp else c.sp_tail,
     ))  # fmt: skip
     return line, eat
 
@@ -636,8 +642,8 @@ def corrupt(line: str, kind: str, rng: random.Random) -> str:
     rnd = rng.random
     if kind == "truncated":
         if "\t" in line:
-            return line[: 1 + int(rnd() * (line.rfind("\t") - 1))]
-        return line[: 1 + int(rnd() * (len(line) - 2))]
+            return line[: 1 + floor(rnd() * (line.rfind("\t") - 1))]
+        return line[: 1 + floor(rnd() * (len(line) - 2))]
     if kind == "array":
         return "[" + line + "]"
     if kind == "null":
@@ -645,7 +651,7 @@ def corrupt(line: str, kind: str, rng: random.Random) -> str:
     if kind == "empty_object":
         return "{}"
     if kind == "invalid_utf8":
-        pos = 1 + int(rnd() * (len(line) - 2))
+        pos = 1 + floor(rnd() * (len(line) - 2))
         return line[:pos] + INVALID_BYTES + line[pos:]
     if kind == "missing_field":
         return line[: line.rfind("\t")]

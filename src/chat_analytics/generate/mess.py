@@ -9,6 +9,8 @@ mess.json counts exactly what the files contain.
 from __future__ import annotations
 
 import random
+from math import floor  # not int(): the same for the non-negative draws here, and cheaper
+from operator import attrgetter
 
 from chat_analytics.generate.config import BIT, GeneratorConfig
 from chat_analytics.generate.world import (
@@ -18,6 +20,8 @@ from chat_analytics.generate.world import (
     LEGACY_NAMES,
     MINUTE_MS,
     SNOWPLOW,
+    UUID_BITS,
+    UUID_MASK,
     Conversation,
     Ev,
     baseline_name,
@@ -39,6 +43,7 @@ TSV_CORRUPTIONS = (
     ("invalid_utf8", 0.1),
 )
 SOURCE_ORDER = ("rudderstack", "segment", "snowplow")
+_SOURCE = attrgetter("src")
 
 B_DUPLICATE = BIT["duplicate"]
 B_FLOAT_RATING = BIT["float_rating"]
@@ -87,13 +92,13 @@ def apply(
     getrandbits = rng.getrandbits
     start, end = cfg.start_ms, cfg.end_ms
     sdk = CHANNELS[conv.channel].sdk
-    present = {ev.src for ev in evs}
+    present = set(map(_SOURCE, evs))
     for src in SOURCE_ORDER:
         if src in present:
             counters["clock_skew"][0] += 1
             if rnd() < r["clock_skew"]:
                 counters["clock_skew"][1] += 1
-                skew = HOUR_MS + int(rnd() * 11 * HOUR_MS)
+                skew = HOUR_MS + floor(rnd() * 11 * HOUR_MS)
                 conv.skew[src] = skew if rnd() < 0.5 else -skew
     r_malformed, r_missing_cid = r["malformed_line"], r["missing_conversation_id"]
     r_legacy, r_variant = r["legacy_event_name"], r["variant_event_name"]
@@ -106,32 +111,35 @@ def apply(
     # included) depends on the source and the conversation's client-side SDK
     mobile, server = sdk == "mobile", sdk == "server"
     snowplow = SNOWPLOW
-    # the kinds' bits as locals
+    # the kinds' bits as locals, and the sets that go together
     b_malformed, b_missing_cid = B_MALFORMED_LINE, B_MISSING_CONVERSATION_ID
     b_sender, b_variant = B_INVALID_SENDER, B_VARIANT_EVENT_NAME
     b_no_id, b_future = B_MISSING_EVENT_ID, B_FUTURE_TIMESTAMP
     b_no_ts, b_late, b_dup, b_coll = B_MISSING_TIMESTAMP, B_LATE, B_DUPLICATE, B_ID_COLLISION
-    b_no_id_future, b_dup_coll = b_no_id | b_future, b_dup | b_coll
+    b_missing_cid_variant = b_missing_cid | b_variant
+    b_sent = b_malformed | b_no_id | b_future  # a line not corrupted: all it was drawn for
+    b_sent_with_id = b_sent | b_dup | b_coll
+    b_no_ts_late = b_no_ts | b_late
     for seq, ev in enumerate(evs):
         ev.seq = seq + seq
         src = ev.src
-        opp, mess = ev.opp | b_malformed, ev.mess
+        opp, mess = ev.opp, ev.mess
         if src == snowplow:
-            recv = ev.at + 5 + int(rnd() * 800)
+            recv = ev.at + 5 + floor(rnd() * 800)
         elif mobile:
-            recv = ev.at + 200 + int(rnd() * rnd() * 30_000)  # the app flushes in batches
+            recv = ev.at + 200 + floor(rnd() * rnd() * 30_000)  # the app flushes in batches
         elif server:
-            recv = ev.at + 20 + int(rnd() * 4_000)
+            recv = ev.at + 20 + floor(rnd() * 4_000)
         else:
-            recv = ev.at + 30 + int(rnd() * 1_500)
+            recv = ev.at + 30 + floor(rnd() * 1_500)
         ev.recv = recv
-        ev.lat = 10 + int(rnd() * 390)
-        x = getrandbits(128).to_bytes(16, "big").hex()  # uuid_from(rng)
-        eid = ev.eid = f"{x[:8]}-{x[8:12]}-4{x[13:16]}-a{x[17:20]}-{x[20:]}"
+        ev.lat = 10 + floor(rnd() * 390)
+        x = (getrandbits(128) & UUID_MASK | UUID_BITS).to_bytes(16, "big")  # uuid_from(rng)
+        eid = ev.eid = x[:10].hex("-", 2).replace("-", "", 1) + "-" + x[10:].hex()
         if rnd() < r_malformed:
             corruptions = TSV_CORRUPTIONS if src == snowplow else JSON_CORRUPTIONS
             ev.bad = _pick(corruptions, rnd())
-            ev.opp, ev.mess = opp, mess | b_malformed
+            ev.opp, ev.mess = opp | b_malformed, mess | b_malformed
             if src != snowplow and ev.canon is not None:
                 ev.name = _baseline(src, ev.name)
             continue
@@ -139,7 +147,7 @@ def apply(
         if canon is not None:
             snake = ev.name
             props = ev.props
-            opp |= b_missing_cid
+            opp |= b_missing_cid if src == snowplow else b_missing_cid_variant
             if rnd() < r_missing_cid:
                 mess |= b_missing_cid
                 if "conversation_id" in props:
@@ -160,41 +168,41 @@ def apply(
                     if rnd() < r_legacy:
                         mess |= B_LEGACY_EVENT_NAME
                         names = LEGACY_NAMES[canon]
-                        snake = names[int(rnd() * len(names))]
+                        snake = names[floor(rnd() * len(names))]
             elif canon == "satisfaction_rated":
                 ev.opp, ev.mess = opp, mess
                 snake = _rating_mess(ev, snake, r, rng)
                 opp, mess = ev.opp, ev.mess
             if src == snowplow:
                 ev.name = snake
+            elif rnd() < r_variant:
+                mess |= b_variant
+                base = _baseline(src, snake)
+                variants = [v for v in name_variants(snake) if v != base]
+                ev.name = variants[floor(rnd() * len(variants))]
             else:
-                opp |= b_variant
-                if rnd() < r_variant:
-                    mess |= b_variant
-                    base = _baseline(src, snake)
-                    variants = [v for v in name_variants(snake) if v != base]
-                    ev.name = variants[int(rnd() * len(variants))]
-                else:
-                    ev.name = _BASELINES.get((src, snake)) or _baseline(src, snake)
-        opp |= b_no_id_future
+                ev.name = _BASELINES.get((src, snake)) or _baseline(src, snake)
         if rnd() < r_no_id:
             mess |= b_no_id
             eid = ev.eid = None
+            opp |= b_sent
+        else:
+            opp |= b_sent_with_id
         if rnd() < r_future:
             mess |= b_future
-            ev.future = HOUR_MS + MINUTE_MS + int(rnd() * 71 * HOUR_MS)
+            ev.future = HOUR_MS + MINUTE_MS + floor(rnd() * 71 * HOUR_MS)
         else:
-            opp |= b_no_ts
             if rnd() < r_no_ts:
                 mess |= b_no_ts
                 ev.no_ts = True
             if recv < late_limit:
-                opp |= b_late
+                opp |= b_no_ts_late
                 if rnd() < r_late:
                     mess |= b_late
-                    ev.recv = recv + DAY_MS + int(rnd() * min(9 * DAY_MS, late_limit - recv))
+                    ev.recv = recv + DAY_MS + floor(rnd() * min(9 * DAY_MS, late_limit - recv))
+            else:
+                opp |= b_no_ts
         if eid is not None:
-            opp |= b_dup_coll
             u = rnd()
             if u < r_dup:
                 mess |= b_dup
@@ -215,7 +223,7 @@ def _rating_mess(ev: Ev, snake: str, r: dict[str, float], rng: random.Random) ->
     legacy = rnd() < r["legacy_score"]
     if rnd() < r["invalid_rating"]:
         ev.mess |= B_INVALID_RATING
-        value = INVALID_RATINGS[int(rnd() * len(INVALID_RATINGS))]
+        value = INVALID_RATINGS[floor(rnd() * len(INVALID_RATINGS))]
     else:
         ev.opp |= B_FLOAT_RATING
         if rnd() < r["float_rating"]:
@@ -230,7 +238,7 @@ def _rating_mess(ev: Ev, snake: str, r: dict[str, float], rng: random.Random) ->
         if rnd() < 0.25:  # a transitional client sends both: `rating` wins
             others = [v for v in (1, 2, 3, 4, 5) if v != value]
             props["rating"] = value
-            props["score"] = others[int(rnd() * len(others))]
+            props["score"] = others[floor(rnd() * len(others))]
         else:
             props["score"] = value
     else:
@@ -249,11 +257,11 @@ COLLISION_EVENTS = {
 def _collision(ev: Ev, conv: Conversation, rng: random.Random, start: int) -> Ev:
     """Another event (an SDK reusing an id) sent minutes apart with the same envelope id."""
     rnd = rng.random
-    offset = 1_000 + int(rnd() * 599_000)
+    offset = 1_000 + floor(rnd() * 599_000)
     recv = ev.recv - offset if rnd() < 0.5 and ev.recv - offset >= start else ev.recv + offset
     kind, name, props = COLLISION_EVENTS[ev.src]
     vendor = "com.acme.backend" if ev.src == SNOWPLOW else None
-    clone = Ev(recv - 50 - int(rnd() * 2_000), ev.src, kind, name, dict(props), None, vendor)
+    clone = Ev(recv - 50 - floor(rnd() * 2_000), ev.src, kind, name, dict(props), vendor=vendor)
     clone.version = "1-0-0" if vendor else None
     clone.anon, clone.uid = ev.anon, ev.uid
     clone.eid, clone.recv, clone.lat = ev.eid, recv, ev.lat

@@ -52,7 +52,7 @@ BYTES_PER_CONVERSATION = 24_000  # what a conversation's lines take, generously
 def _write_part(path: str, lines: list[tuple[int, bytes]]) -> None:
     """A chunk's lines of one file (each ending with its newline), sorted, to disk: count, keys,
     byte offsets, then the lines."""
-    lines.sort()
+    lines.sort(key=_first)  # keys are unique
     keys = array("Q", map(_first, lines))
     texts = list(map(_second, lines))
     offsets = array("Q", accumulate(map(len, texts), initial=0))
@@ -107,10 +107,11 @@ def _read_part(part: tuple[int, array, array, int]) -> tuple[array, array, memor
     return keys, offsets, memoryview(_pread(fd, offsets[-1], start))
 
 
-def _assemble(parts: list[tuple[array, array, memoryview]]) -> tuple[bytes, list[int]]:
-    """Merge the chunks' sorted parts of one file by key. Returns (bytes, keys in file order)."""
+def _assemble(parts: list[tuple[array, array, memoryview]]) -> tuple[bytes, list]:
+    """Merge the chunks' sorted parts of one file by key. Returns (bytes, runs): sorted runs of
+    keys that together are the file's keys (see _line_number)."""
     if len(parts) == 1:
-        return parts[0][2], parts[0][0]
+        return parts[0][2], [parts[0][0]]
     parts = sorted(parts, key=lambda p: (-len(p[0]), p[0][0]))
     base_keys, base_offsets, base = parts[0]
     others = []
@@ -119,24 +120,20 @@ def _assemble(parts: list[tuple[array, array, memoryview]]) -> tuple[bytes, list
             others.append((k, bytes(blob[offsets[i] : offsets[i + 1]])))
     others.sort()
     pieces = []
-    order = []
     pos = 0
     for k, line in others:
         j = bisect_left(base_keys, k)
         if j > pos:
             pieces.append(base[base_offsets[pos] : base_offsets[j]])
-            order.extend(base_keys[pos:j])
             pos = j
         pieces.append(line)
-        order.append(k)
     pieces.append(base[base_offsets[pos] :])
-    order.extend(base_keys[pos:])
-    return b"".join(pieces), order
+    return b"".join(pieces), [base_keys, list(map(_first, others))]
 
 
 def _copy_assembled(out: int, parts: list[tuple[int, array, array, int]]) -> tuple[list, int]:
     """What _assemble makes, written to ``out`` with the largest part copied file to file by the
-    OS. Returns (keys in file order, bytes written)."""
+    OS. Returns (runs of keys as _assemble, bytes written)."""
     parts = sorted(parts, key=lambda p: (-len(p[1]), p[1][0]))
     fd, base_keys, base_offsets, start = parts[0]
     others = []
@@ -145,7 +142,6 @@ def _copy_assembled(out: int, parts: list[tuple[int, array, array, int]]) -> tup
         for i, k in enumerate(keys):
             others.append((k, blob[offsets[i] : offsets[i + 1]]))
     others.sort()
-    order: list[int] = []
     pending: list[bytes] = []  # lines of the other parts that go before the next base lines
     pos = 0
     for k, line in others:
@@ -155,17 +151,20 @@ def _copy_assembled(out: int, parts: list[tuple[int, array, array, int]]) -> tup
                 _write_all(out, pending)
                 pending = []
             _send(out, fd, start + base_offsets[pos], base_offsets[j] - base_offsets[pos])
-            order.extend(base_keys[pos:j])
             pos = j
         pending.append(line)
-        order.append(k)
     if pending:
         _write_all(out, pending)
     end = len(base_keys)
     if end > pos:
         _send(out, fd, start + base_offsets[pos], base_offsets[end] - base_offsets[pos])
-        order.extend(base_keys[pos:])
-    return order, base_offsets[end] + sum(len(line) for _, line in others)
+    size = base_offsets[end] + sum(len(line) for _, line in others)
+    return [base_keys, list(map(_first, others))], size
+
+
+def _line_number(runs: list, key: int) -> int:
+    """The line (from 1) of ``key`` in a file whose keys are the sorted ``runs`` merged."""
+    return 1 + sum(bisect_left(keys, key) for keys in runs)
 
 
 def _send(out: int, fd: int, offset: int, count: int) -> None:
@@ -476,6 +475,16 @@ def _parts_dir(out: Path, conversations: int) -> str:
 
 def generate(cfg: GeneratorConfig) -> RunResult:
     """Write the export files and the ground truth of one run."""
+    collecting = gc.isenabled()
+    gc.disable()  # see _process: planning and merging, too, make many objects and no cycles
+    try:
+        return _generate(cfg)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _generate(cfg: GeneratorConfig) -> RunResult:
     global _STATE
     started = time.perf_counter()
     out = Path(cfg.out)
@@ -499,8 +508,6 @@ def generate(cfg: GeneratorConfig) -> RunResult:
     parts_dir = _parts_dir(out, len(conversations))
     _STATE = (cfg, conversations, empty, parts_dir)
     pool = None
-    collecting = gc.isenabled()
-    gc.disable()  # see _process
     try:
         if workers > 1 and len(chunks) > 1:
             pool = multiprocessing.get_context("fork").Pool(workers)
@@ -530,8 +537,6 @@ def generate(cfg: GeneratorConfig) -> RunResult:
             pool.close()
             pool.join()
         shutil.rmtree(parts_dir, ignore_errors=True)
-        if collecting:
-            gc.enable()
     mess = _mess_report(cfg, counters, merged)
     mess["empty_file"]["files"] = sorted(
         f"{src}/{emit.day_name(cfg.start_ms // DAY_MS + day)}" for src, day in empty
@@ -598,7 +603,7 @@ def _write_file(job: tuple) -> tuple[str, int, int, list[dict]]:
     parts = [_open_part(p) for p in part_paths]
     try:
         if compress or not parts or not _SENDFILE:
-            data, order = _assemble([_read_part(p) for p in parts]) if parts else (b"", [])
+            data, runs = _assemble([_read_part(p) for p in parts]) if parts else (b"", [])
             if compress:
                 data = _gzip(data)
             with open(path, "wb") as fh:
@@ -607,7 +612,7 @@ def _write_file(job: tuple) -> tuple[str, int, int, list[dict]]:
         else:
             out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                order, size = _copy_assembled(out, parts)
+                runs, size = _copy_assembled(out, parts)
             finally:
                 os.close(out)
     finally:
@@ -615,15 +620,19 @@ def _write_file(job: tuple) -> tuple[str, int, int, list[dict]]:
             os.close(fd)
     malformed = []
     if bad:
-        for number, key in enumerate(order, start=1):
-            if key in bad:
-                reason, corruption = bad[key]
-                malformed.append(
-                    {"file": rel, "line": number, "reason": reason, "corruption": corruption}
-                )
+        for key in sorted(bad):  # in file order
+            reason, corruption = bad[key]
+            malformed.append(
+                {
+                    "file": rel,
+                    "line": _line_number(runs, key),
+                    "reason": reason,
+                    "corruption": corruption,
+                }
+            )
     for p in part_paths:
         os.unlink(p)
-    return rel, len(order), size, malformed
+    return rel, sum(map(len, runs)), size, malformed
 
 
 def _file_jobs(cfg: GeneratorConfig, out: Path, merged: _Merged) -> list[tuple]:

@@ -154,10 +154,11 @@ class ChunkTruth:
         by_conversation: dict[str, list[tuple]] = {}
         links = self.links
         alias_of = _ALIAS_BY_NAME.get
-        tolerance, snowplow, chat_vendor = FUTURE_TOLERANCE_MS, SNOWPLOW, CHAT_VENDOR
-        for firsts in by_source.values():
+        tolerance, chat_vendor = FUTURE_TOLERANCE_MS, CHAT_VENDOR
+        for src, firsts in by_source.items():
+            enriched = src == SNOWPLOW
             for rec in firsts.values():
-                src, recv, eat, eid, _, ev, q = rec
+                _, recv, eat, eid, _, ev, q = rec
                 if eat is None:
                     q[REJECTED] += 1
                     rejections[(src, "invalid_timestamp")] += 1
@@ -168,7 +169,7 @@ class ChunkTruth:
                     continue
                 kind = ev.kind
                 alias = None
-                if src == snowplow:
+                if enriched:
                     if kind == "unstruct" and ev.vendor == chat_vendor:
                         name = ev.name
                         alias = alias_of(name) or _alias(name)
@@ -176,7 +177,7 @@ class ChunkTruth:
                     name = ev.name
                     alias = alias_of(name) or _alias(name)
                 if alias is not None and alias is not _NOT_CHAT:
-                    row = _chat_row(rec, alias)
+                    row = _chat_row(src, recv, eat, eid, ev, alias)
                     if row.__class__ is str:
                         q[REJECTED] += 1
                         rejections[(src, row)] += 1
@@ -187,7 +188,7 @@ class ChunkTruth:
                         by_conversation[row[CID]] = [row]
                     else:
                         rows.append(row)
-                elif kind == "identify" and src != snowplow:
+                elif kind == "identify" and not enriched:
                     q[IDENTITY] += 1
                 else:
                     q[UNMAPPED] += 1
@@ -212,15 +213,14 @@ class ChunkTruth:
 
 
 # a valid chat event: (event_at, received_at, source, event_id, canonical, conversation_id,
-# sender, message_id, intent, is_fallback, reason, resolved_by, rating, channel, bot_version,
-# anonymous_id, user_id)
+# sender, message_id, intent, is_fallback, reason, resolved_by, rating, properties, world event);
+# channel, bot version and the ids sent are read from the last two where a conversation needs them
 AT, RECV, SRC, EID, CANON, CID, SENDER, MID, INTENT, FALLBACK, REASON, BY, RATING = range(13)
-CHANNEL, BOT_VERSION, ANON, UID = range(13, 17)
+PROPS, EV = 13, 14
 
 
-def _chat_row(rec, alias) -> tuple | str:
+def _chat_row(src: str, recv: int, eat: int, eid: str, ev: Ev, alias: tuple) -> tuple | str:
     """The validated chat event, or the reason it is rejected."""
-    src, recv, eat, eid, _, ev, _ = rec
     canonical, default_sender = alias
     # Snowplow: each property from the event's own data, else from the conversation entity.
     # (Generated data never carries JSON nulls, so a plain merge is that coalesce.)
@@ -239,7 +239,9 @@ def _chat_row(rec, alias) -> tuple | str:
             sender = default_sender
         elif sender.__class__ is not str or sender not in SENDERS:
             return "invalid_sender"
-        message_id = _text(get("message_id"))
+        message_id = get("message_id")
+        if message_id.__class__ is not str or not message_id:
+            message_id = _text(message_id)
     elif canonical == "intent_detected":
         intent = get("intent")
         if intent.__class__ is not str or not intent:
@@ -262,16 +264,17 @@ def _chat_row(rec, alias) -> tuple | str:
         resolved_by = get("resolved_by")
         if resolved_by != "bot" and resolved_by != "agent":
             resolved_by = None
-    channel = get("channel")
-    if channel is not None and (channel.__class__ is not str or not channel):
-        channel = _text(channel)
-    bot_version = get("bot_version")
-    if bot_version is not None and (bot_version.__class__ is not str or not bot_version):
-        bot_version = _text(bot_version)
     return (
         eat, recv, src, eid, canonical, cid, sender, message_id, intent, is_fallback, reason,
-        resolved_by, rating, channel, bot_version, ev.anon, ev.uid,
+        resolved_by, rating, props, ev,
     )  # fmt: skip
+
+
+def _optional_text(value) -> str | None:
+    """A property that may be missing: its text, None when missing or not text-like."""
+    if value is None or (value.__class__ is str and value):
+        return value
+    return _text(value)
 
 
 def conversation_facts(cid: str, rows: list[tuple]) -> list:
@@ -315,10 +318,11 @@ def conversation_facts(cid: str, rows: list[tuple]) -> list:
     channel = bot_version = None
     for group in (starts, rows):
         for r in group:
+            get = r[PROPS].get
             if channel is None:
-                channel = r[CHANNEL]
+                channel = _optional_text(get("channel"))
             if bot_version is None:
-                bot_version = r[BOT_VERSION]
+                bot_version = _optional_text(get("bot_version"))
             if channel is not None and bot_version is not None:
                 break
         if channel is not None and bot_version is not None:
@@ -349,8 +353,9 @@ def conversation_facts(cid: str, rows: list[tuple]) -> list:
     resolved_by = resolution[BY] if resolution else None
     first_ids = None
     for r in rows:
-        if r[UID] or r[ANON]:
-            first_ids = (r[UID], r[ANON])
+        ev = r[EV]
+        if ev.uid or ev.anon:
+            first_ids = (ev.uid, ev.anon)
             break
     last = rows[-1][AT]
     escalated_at = escalation[AT] if escalation else None
@@ -511,6 +516,7 @@ class Truth:
         salt = pii_salt() if salt is None else salt
         as_of = self.as_of
         links = self.links
+        keys: dict[str, str] = {}  # stitched id -> user key (users come back)
         for c in self.conversations:
             ids = c[F_IDS]
             if ids is None:
@@ -518,7 +524,10 @@ class Truth:
             else:
                 uid, anon = ids
                 stitched = uid if uid else (links[anon][1] if anon in links else anon)
-                c[F_USER_KEY] = user_key(stitched, salt)
+                key = keys.get(stitched)
+                if key is None:
+                    key = keys[stitched] = user_key(stitched, salt)
+                c[F_USER_KEY] = key
             if not c[F_ENGAGED]:
                 outcome = "not_engaged"
             elif c[F_HUMAN]:

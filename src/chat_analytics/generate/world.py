@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import random
 from bisect import bisect_right
+from math import floor  # not int(): the same for the non-negative draws here, and cheaper
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -214,7 +215,10 @@ class Ev:
         "opp", "mess", "seq", "props_json",
     )  # fmt: skip
 
-    def __init__(self, at, src, kind, name, props=None, canon=None, vendor=None, version=None):
+    def __init__(
+        self, at, src, kind, name, props=None, canon=None, props_json=None, vendor=None,
+        version=None, ent=None,
+    ):  # fmt: skip
         self.at = at  # event time (ms) the pipeline will compute
         self.src = src
         self.kind = kind  # track|identify|page|screen  /  unstruct|page_view|struct (Snowplow)
@@ -223,11 +227,11 @@ class Ev:
         self.props = props if props is not None else {}
         self.vendor = vendor
         self.version = version
-        # ent: the Snowplow conversation entity (None: none); anon, uid: the ids sent;
-        # eid: envelope id (messageId / event_id; None: sent without one); clone: an Ev that
-        # reuses this event's id (id collision); bad: malformed-line kind
-        self.ent = self.anon = self.uid = self.eid = self.clone = self.bad = None
-        self.props_json = None
+        self.ent = ent  # the Snowplow conversation entity (None: none)
+        self.props_json = props_json
+        # anon, uid: the ids sent; eid: envelope id (messageId / event_id; None: sent without
+        # one); clone: an Ev that reuses this event's id (id collision); bad: malformed-line kind
+        self.anon = self.uid = self.eid = self.clone = self.bad = None
         # recv: receivedAt / collector_tstamp (ms); lat: network latency (ms), which only shifts
         # the device-clock fields; future: > 0, an explicit event time this far after receipt;
         # dup: extra exact copies of the line; opp / mess: bit sets of the kinds of mess this
@@ -268,9 +272,17 @@ class Conversation:
 encode_text = json.encoder.encode_basestring_ascii  # a str as JSON text, as json.dumps writes it
 
 
+# a UUID's version and variant nibbles (the 13th and 17th hex digits): cleared, then set to 4 and a
+UUID_MASK = (1 << 128) - 1 - (0xF << 76) - (0xF << 60)
+UUID_BITS = (0x4 << 76) | (0xA << 60)
+
+
 def uuid_from(rng: random.Random) -> str:
-    x = rng.getrandbits(128).to_bytes(16, "big").hex()
-    return f"{x[:8]}-{x[8:12]}-4{x[13:16]}-a{x[17:20]}-{x[20:]}"
+    """A version-4 UUID from 128 random bits: 8-4-4-4-12 hex digits, the version and variant
+    digits overwritten. (The first 10 bytes in groups of 2 less the first dash, then the last 6:
+    fewer pieces to cut than slicing the 32 digits.)"""
+    b = (rng.getrandbits(128) & UUID_MASK | UUID_BITS).to_bytes(16, "big")
+    return b[:10].hex("-", 2).replace("-", "", 1) + "-" + b[10:].hex()
 
 
 def hex_id(rng: random.Random, prefix: str, nbits: int = 80) -> str:
@@ -279,7 +291,7 @@ def hex_id(rng: random.Random, prefix: str, nbits: int = 80) -> str:
 
 def choice(rng: random.Random, options: tuple):
     """rng.choice without its overhead."""
-    return options[int(rng.random() * len(options))]
+    return options[floor(rng.random() * len(options))]
 
 
 def _pick(cum: tuple[float, ...], u: float) -> int:
@@ -328,14 +340,14 @@ def plan(cfg: GeneratorConfig, counters: dict[str, list[int]]) -> list[Conversat
         starts = []
         for _ in range(n):
             hour = _pick(HOUR_CUM, rnd())
-            t = day_start + hour * HOUR_MS + int(rnd() * HOUR_MS)
+            t = day_start + hour * HOUR_MS + floor(rnd() * HOUR_MS)
             starts.append(t if t > earliest else earliest)
         starts.sort()
         progress = day / max(1, cfg.days - 1)
         shares = {name: rollout(name, progress) for name in channel_names}
         for t in starts:
             if users and rnd() < RETURN_PROBABILITY:
-                user = users[int(rnd() * len(users))]
+                user = users[floor(rnd() * len(users))]
                 channel = user.channel
                 if channel in devices and rnd() < OTHER_CHANNEL_PROBABILITY:
                     channel = "mobile" if channel == "web" else "web"
@@ -355,7 +367,7 @@ def plan(cfg: GeneratorConfig, counters: dict[str, list[int]]) -> list[Conversat
                 if anon is None:
                     pool = devices[channel]
                     if pool and rng.random() < SHARED_DEVICE_PROBABILITY:
-                        anon = pool[int(rng.random() * len(pool))][0]
+                        anon = pool[floor(rng.random() * len(pool))][0]
                     else:
                         anon = uuid_from(rng)
                     user.devices[channel] = anon
@@ -422,12 +434,37 @@ ESCALATION_REASONS = ("low_confidence", "policy", "sentiment", "complex_request"
 COMMENTS = ("thanks!", "too slow", "the bot did not understand me", "great help", "meh")
 
 
+def _rounded(x: float) -> tuple[float, str]:
+    """(round(x, 3), its repr) for 0 < x < 1 from one conversion to decimal instead of two: round()
+    makes the same three decimals as the .3f format and reads them back; repr has them without
+    trailing zeros."""
+    text = f"{x:.3f}"
+    return float(text), text.rstrip("0")
+
+
 def _offset(rng: random.Random, low: int, high: int) -> int:
     """A non-zero offset in [low, high] ms."""
     value = 0
     while value == 0:
-        value = low + int(rng.random() * (high - low + 1))
+        value = low + floor(rng.random() * (high - low + 1))
     return value
+
+
+def _client_json(src: str) -> tuple[str, ...]:
+    """The text around the values in the properties' JSON of a client-side conversation_started
+    and message events (%s: the conversation id's JSON), as ``src`` names the keys."""
+    key = (lambda k: CAMEL.get(k, k)) if src == SEGMENT else (lambda k: k)
+    return (
+        '{"' + key("conversation_id") + '":%s,"channel":%s,"' + key("bot_version")
+        + '":%s,"locale":%s}',
+        '{"' + key("conversation_id") + '":%s,"' + key("message_id") + '":"',
+        '","sender":"user","' + key("message_length") + '":',
+        ',"' + key("message_body") + '":',
+        '","' + key("message_length") + '":',
+    )  # fmt: skip
+
+
+_CLIENT_JSON = {src: _client_json(src) for src in (SEGMENT, RUDDERSTACK)}
 
 
 def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list[Ev]:
@@ -445,12 +482,9 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
     append = evs.append
     # the properties' JSON of the frequent events, made with them (see Ev): ids, numbers and the
     # names below are written as they are, any other text through encode_text
-    key = (lambda k: CAMEL.get(k, k)) if client_src == SEGMENT else (lambda k: k)
     cid_json = encode_text(cid)
-    client_head = '{"' + key("conversation_id") + '":' + cid_json + ',"' + key("message_id") + '":"'
-    user_sender = '","sender":"user","' + key("message_length") + '":'
-    user_body = ',"' + key("message_body") + '":'
-    received_length = '","' + key("message_length") + '":'
+    started_head, message_head, user_sender, user_body, received_length = _CLIENT_JSON[client_src]
+    client_head = message_head % cid_json
 
     def client(at: int, snake: str, props: dict) -> Ev:
         canon = "message_sent" if snake == "message_received" else snake
@@ -458,9 +492,10 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
         append(ev)
         return ev
 
-    def server(at: int, name: str, props: dict, version: str = "1-0-0") -> Ev:
-        ev = Ev(at, SNOWPLOW, "unstruct", name, props, name, CHAT_VENDOR, version)
-        ev.ent = entity
+    def server(at: int, name: str, props: dict, props_json=None, version="1-0-0") -> Ev:
+        ev = Ev(
+            at, SNOWPLOW, "unstruct", name, props, name, props_json, CHAT_VENDOR, version, entity
+        )
         append(ev)
         return ev
 
@@ -471,24 +506,26 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
             "conversation_id": cid, "message_id": mid, "sender": "user", "message_length": size,
             "message_body": text,
         }  # fmt: skip
-        ev = Ev(at, client_src, "track", "message_sent", props, "message_sent")
-        ev.props_json = f"{client_head}{mid}{user_sender}{size}{user_body}{encode_text(text)}}}"
+        props_json = f"{client_head}{mid}{user_sender}{size}{user_body}{encode_text(text)}}}"
+        ev = Ev(at, client_src, "track", "message_sent", props, "message_sent", props_json)
         ev.opp = cross_bit
         append(ev)
         if rnd() < cross_rate:
             copy = {"message_id": mid, "sender": "user", "message_length": size}
-            ev = server(at + _offset(rng, -300, 900), "message_sent", copy)
-            ev.props_json = f'{{"message_id":"{mid}","sender":"user","message_length":{size}}}'
-            ev.mess |= cross_bit
+            copy_json = f'{{"message_id":"{mid}","sender":"user","message_length":{size}}}'
+            ev = server(at + _offset(rng, -300, 900), "message_sent", copy, copy_json)
+            ev.mess = cross_bit
         return mid
 
     def bot_message(at: int, text: str, sender: str = "bot") -> None:
         mid = "msg_" + getrandbits(80).to_bytes(10, "big").hex()
         size = len(text)
         props = {"message_id": mid, "sender": sender, "message_length": size}
-        ev = server(at, "message_sent", props)
-        ev.props_json = f'{{"message_id":"{mid}","sender":"{sender}","message_length":{size}}}'
+        props_json = f'{{"message_id":"{mid}","sender":"{sender}","message_length":{size}}}'
+        ev = Ev(at, SNOWPLOW, "unstruct", "message_sent", props, "message_sent", props_json,
+                CHAT_VENDOR, "1-0-0", entity)  # fmt: skip
         ev.opp = cross_bit
+        append(ev)
         if rnd() < cross_rate:
             copy = {"conversation_id": cid, "message_id": mid, "message_length": size}
             tail = "}"
@@ -497,74 +534,74 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
                 tail = f',"sender":"{sender}"}}'
             ev = client(at + _offset(rng, -400, 1200), "message_received", copy)
             ev.props_json = f"{client_head}{mid}{received_length}{size}{tail}"
-            ev.mess |= cross_bit
+            ev.mess = cross_bit
 
     def ended(at: int, by: str) -> None:
-        ev = server(at, "conversation_ended", {"conversation_id": cid, "ended_by": by})
-        ev.props_json = f'{{"conversation_id":{cid_json},"ended_by":"{by}"}}'
+        props_json = f'{{"conversation_id":{cid_json},"ended_by":"{by}"}}'
+        server(at, "conversation_ended", {"conversation_id": cid, "ended_by": by}, props_json)
 
     def resolved(at: int, by: str) -> None:
-        ev = server(at, "conversation_resolved", {"conversation_id": cid, "resolved_by": by})
-        ev.props_json = f'{{"conversation_id":{cid_json},"resolved_by":"{by}"}}'
+        props_json = f'{{"conversation_id":{cid_json},"resolved_by":"{by}"}}'
+        server(at, "conversation_resolved", {"conversation_id": cid, "resolved_by": by}, props_json)
 
     t0 = conv.start
     if not conv.missing_start:
         props = {"conversation_id": cid, "channel": conv.channel, "bot_version": conv.bot_version}
         props["locale"] = conv.locale
         ev = client(t0, "conversation_started", props)
-        ev.props_json = (
-            f'{{"{key("conversation_id")}":{cid_json},"channel":{encode_text(conv.channel)},'
-            f'"{key("bot_version")}":{encode_text(conv.bot_version)},'
-            f'"locale":{encode_text(conv.locale)}}}'
-        )
-    t = t0 + 800 + int(rnd() * 2500)
+        ev.props_json = started_head % (
+            cid_json, encode_text(conv.channel), encode_text(conv.bot_version),
+            encode_text(conv.locale),
+        )  # fmt: skip
+    t = t0 + 800 + floor(rnd() * 2500)
     bot_message(t, BOT_REPLIES[0])
     if rnd() >= channel.engagement:
         story = "not_engaged"
         if rnd() < 0.55:
-            end = t + 5_000 + int(rnd() * 295_000)
+            end = t + 5_000 + floor(rnd() * 295_000)
             ended(end, "user")
         else:
-            end = t + 30 * MINUTE_MS + int(rnd() * MINUTE_MS)
+            end = t + 30 * MINUTE_MS + floor(rnd() * MINUTE_MS)
             ended(end, "timeout")
     else:
         intent = INTENTS[_pick(INTENT_CUM, rnd())]
-        turns = (1, 1, 2, 2, 2, 3, 3, 4, 5, 6)[int(rnd() * 10)]
-        t += 4_000 + int(rnd() * 40_000)
+        turns = (1, 1, 2, 2, 2, 3, 3, 4, 5, 6)[floor(rnd() * 10)]
+        t += 4_000 + floor(rnd() * 40_000)
         recognized = False
         last = t
+        # the bot's and the intent's traits the turns use, as locals
+        fallback_rate, fallback_intent = bot.fallback_rate, bot.fallback_intent
+        sends_is_fallback = bot.sends_is_fallback
+        intent_name, utterances = intent.name, intent.utterances
+        intent_version = "1-0-1" if sends_is_fallback else "1-0-0"
         for turn in range(turns):
-            fallback = rnd() < bot.fallback_rate
+            fallback = rnd() < fallback_rate
             if fallback and rnd() < 0.5:
-                text = FALLBACK_UTTERANCES[int(rnd() * len(FALLBACK_UTTERANCES))]
+                text = FALLBACK_UTTERANCES[floor(rnd() * len(FALLBACK_UTTERANCES))]
             elif turn == 0 or fallback:
-                utterances = intent.utterances
-                text = utterances[int(rnd() * len(utterances))]
+                text = utterances[floor(rnd() * len(utterances))]
             else:
-                text = USER_FOLLOWUPS[int(rnd() * len(USER_FOLLOWUPS))]
+                text = USER_FOLLOWUPS[floor(rnd() * len(USER_FOLLOWUPS))]
             mid = user_message(t, text)
             if fallback:
-                props = {"message_id": mid, "intent": bot.fallback_intent}
-                props["confidence"] = round(0.05 + rnd() * 0.4, 3)
+                name, (confidence, confidence_json) = fallback_intent, _rounded(0.05 + rnd() * 0.4)
             else:
                 recognized = True
-                props = {"message_id": mid, "intent": intent.name}
-                props["confidence"] = round(0.55 + rnd() * 0.44, 3)
-            if not bot.sends_is_fallback:
-                closing = "}"
-            else:
+                name, (confidence, confidence_json) = intent_name, _rounded(0.55 + rnd() * 0.44)
+            props = {"message_id": mid, "intent": name, "confidence": confidence}
+            if sends_is_fallback:
                 props["is_fallback"] = fallback
                 closing = ',"is_fallback":true}' if fallback else ',"is_fallback":false}'
+            else:
+                closing = "}"
             props_json = (
-                f'{{"message_id":"{mid}","intent":"{props["intent"]}",'
-                f'"confidence":{props["confidence"]!r}{closing}'
+                f'{{"message_id":"{mid}","intent":"{name}","confidence":{confidence_json}{closing}'
             )
-            version = "1-0-1" if bot.sends_is_fallback else "1-0-0"
-            ev = server(t + 250 + int(rnd() * 650), "intent_detected", props, version)
-            ev.props_json = props_json
-            last = t + 1_200 + int(rnd() * 2_800)
-            bot_message(last, BOT_REPLIES[3] if fallback else BOT_ANSWERS[int(rnd() * 2)])
-            t = last + 5_000 + int(rnd() * 85_000)
+            detected_at = t + 250 + floor(rnd() * 650)
+            server(detected_at, "intent_detected", props, props_json, intent_version)
+            last = t + 1_200 + floor(rnd() * 2_800)
+            bot_message(last, BOT_REPLIES[3] if fallback else BOT_ANSWERS[floor(rnd() * 2)])
+            t = last + 5_000 + floor(rnd() * 85_000)
         if recognized:
             p_escalate = intent.escalation
             p_resolve = max(0.0, intent.resolution + bot.resolution_boost)
@@ -578,86 +615,88 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
                 reason = "repeated_fallback"
             else:
                 reason = choice(rng, ESCALATION_REASONS)
-            t = last + 1_500 + int(rnd() * 4_000)
-            ev = server(t, "conversation_escalated", {"reason": reason, "queue": intent.queue})
-            ev.props_json = f'{{"reason":"{reason}","queue":"{intent.queue}"}}'
+            t = last + 1_500 + floor(rnd() * 4_000)
+            props = {"reason": reason, "queue": intent.queue}
+            props_json = f'{{"reason":"{reason}","queue":"{intent.queue}"}}'
+            server(t, "conversation_escalated", props, props_json)
             if rnd() < 0.12:  # the user leaves before an agent picks up
                 story = "escalated_unresolved"
-                end = t + 30 * MINUTE_MS + int(rnd() * MINUTE_MS)
+                end = t + 30 * MINUTE_MS + floor(rnd() * MINUTE_MS)
                 ended(end, "timeout")
             else:
-                t += 20_000 + int(rnd() * 700_000)
-                exchanges = 1 + int(rnd() * 4)
+                t += 20_000 + floor(rnd() * 700_000)
+                exchanges = 1 + floor(rnd() * 4)
                 for j in range(exchanges):
-                    bot_message(t, AGENT_REPLIES[int(rnd() * len(AGENT_REPLIES))], "agent")
-                    t += 8_000 + int(rnd() * 60_000)
+                    bot_message(t, AGENT_REPLIES[floor(rnd() * len(AGENT_REPLIES))], "agent")
+                    t += 8_000 + floor(rnd() * 60_000)
                     if j < exchanges - 1 or rnd() < 0.5:
-                        user_message(t, USER_FOLLOWUPS[int(rnd() * len(USER_FOLLOWUPS))])
-                        t += 5_000 + int(rnd() * 90_000)
+                        user_message(t, USER_FOLLOWUPS[floor(rnd() * len(USER_FOLLOWUPS))])
+                        t += 5_000 + floor(rnd() * 90_000)
                 if rnd() < 0.75:
                     story = "escalated_resolved"
                     resolved(t, "agent")
-                    t += 2_000 + int(rnd() * 30_000)
+                    t += 2_000 + floor(rnd() * 30_000)
                 else:
                     story = "escalated_unresolved"
                 end = t
                 ended(end, "agent")
         elif u < p_escalate + p_resolve:
             story = "contained"
-            t = last + 1_000 + int(rnd() * 3_000)
+            t = last + 1_000 + floor(rnd() * 3_000)
             resolved(t, "bot")
-            end = t + 5_000 + int(rnd() * 55_000)
+            end = t + 5_000 + floor(rnd() * 55_000)
             ended(end, "bot" if rnd() < 0.6 else "user")
         else:
             story = "abandoned"
-            end = last + 30 * MINUTE_MS + int(rnd() * MINUTE_MS)
+            end = last + 30 * MINUTE_MS + floor(rnd() * MINUTE_MS)
             if rnd() < 0.85:
                 ended(end, "timeout")
     if story != "not_engaged" and rnd() < RATING_STORIES[story][0]:
         if rnd() < 0.04:  # answered the e-mailed survey a day later
-            at = end + 20 * HOUR_MS + int(rnd() * 20 * HOUR_MS)
+            at = end + 20 * HOUR_MS + floor(rnd() * 20 * HOUR_MS)
         else:
-            at = end + 3_000 + int(rnd() * 87_000)
+            at = end + 3_000 + floor(rnd() * 87_000)
         value = 1 + _pick(RATING_CUM[story], rnd())
         _rating(conv, at, value, rnd() < 0.2 and choice(rng, COMMENTS), client, server)
         if rnd() < 0.08:  # changes their mind: the latest rating counts
             value = min(5, max(1, value + (1 if rnd() < 0.5 else -1)))
-            _rating(conv, at + 10_000 + int(rnd() * 110_000), value, None, client, server)
+            _rating(conv, at + 10_000 + floor(rnd() * 110_000), value, None, client, server)
     evs.sort(key=_at)
     # In one pass: no two chat events of a conversation share a time; who each event says it is
     # from (the device's anonymous id, and the user id once known); the unmapped events nearby.
     anon, uid, mode = conv.anon, conv.uid, conv.uid_mode
     identify = None
     if mode == "identify":
-        identify_at = conv.start + 1_000 + int(rnd() * 40_000)
+        identify_at = conv.start + 1_000 + floor(rnd() * 40_000)
         traits = {"email": conv.email, "name": conv.user_name, "plan": choice(rng, ("free", "pro"))}
         identify = Ev(identify_at, client_src, "identify", None, traits)
         identify.anon, identify.uid = anon, uid
-    known = mode == "known"
+    # events carry the user id from this time on (None: never)
+    uid_since = 0 if mode == "known" else identify_at if identify is not None else None
     rate = cfg.rates["unmapped"]
     bit = BIT["unmapped"]
     menu = UNMAPPED_MENU[conv.channel]
     extra = []
-    previous = None
+    previous = 0  # before any event time
     for ev in evs:  # all chat events
         at = ev.at
-        if previous is not None and at <= previous:
+        if at <= previous:
             at = ev.at = previous + 1
         previous = at
         ev.anon = anon
-        if known or (identify is not None and at >= identify_at):
+        if uid_since is not None and at >= uid_since:
             ev.uid = uid
         ev.opp |= bit
         if rnd() < rate:
-            kind = menu[int(rnd() * len(menu))]
+            kind = menu[floor(rnd() * len(menu))]
             other = unmapped_event(kind, at + _offset(rng, -600_000, 600_000), conv, rng)
             other.anon, other.uid = anon, ev.uid
             other.mess |= bit
             extra.append(other)
-    if identify is not None:
-        evs.append(identify)
-    evs.extend(extra)
-    evs.sort(key=_at)
+    added = extra if identify is None else [identify, *extra]
+    if added:  # (the chat events alone are in time order already)
+        evs.extend(added)
+        evs.sort(key=_at)
     return evs
 
 
@@ -666,7 +705,7 @@ _at = attrgetter("at")
 
 def _rating(conv, at, value, comment, client, server) -> None:
     if CHANNELS[conv.channel].ratings_server_side:
-        server(at, "satisfaction_rated", {"rating": value}, "1-0-1")
+        server(at, "satisfaction_rated", {"rating": value}, None, "1-0-1")
     else:
         props = {"conversation_id": conv.cid, "rating": value}
         if comment:
@@ -683,38 +722,57 @@ UNMAPPED_MENU = {
 
 
 def unmapped_event(kind: str, at: int, conv: Conversation, rng: random.Random) -> Ev:
-    """An event that maps to no canonical chat event (pages, other products, other vendors)."""
+    """An event that maps to no canonical chat event (pages, other products, other vendors), with
+    its properties' JSON where a source writes them as JSON (see Ev)."""
     src = CHANNELS[conv.channel].client_source
     if kind == "page":
         path = choice(rng, ("/help", "/help/orders", "/account", "/pricing"))
-        props = {"path": path, "url": "https://www.acme.example" + path, "title": "Help Center"}
-        return Ev(at, src, "page", "Help Center", props)
+        url = "https://www.acme.example" + path
+        props = {"path": path, "url": url, "title": "Help Center"}
+        props_json = (
+            f'{{"path":{encode_text(path)},"url":{encode_text(url)},"title":"Help Center"}}'
+        )
+        return Ev(at, src, "page", "Help Center", props, None, props_json)
     if kind == "screen":
-        return Ev(at, src, "screen", choice(rng, ("Chat", "Home", "Orders")), {})
+        name = choice(rng, ("Chat", "Home", "Orders"))
+        return Ev(at, src, "screen", name, {}, None, "{}")
     if kind == "course":
-        props = {"course_id": f"crs_{rng.randrange(10_000):04d}", "course_title": "Intro to SQL"}
-        return Ev(at, src, "track", "Course Clicked", props)
+        course = f"crs_{rng.randrange(10_000):04d}"
+        props = {"course_id": course, "course_title": "Intro to SQL"}
+        props_json = f'{{"course_id":"{course}","course_title":"Intro to SQL"}}'
+        return Ev(at, src, "track", "Course Clicked", props, None, props_json)
     if kind == "product":
-        props = {"product_id": f"sku_{rng.randrange(100_000):05d}", "price": 19.99}
-        return Ev(at, src, "track", "Product Viewed", props)
+        product = f"sku_{rng.randrange(100_000):05d}"
+        props = {"product_id": product, "price": 19.99}
+        props_json = f'{{"product_id":"{product}","price":19.99}}'
+        return Ev(at, src, "track", "Product Viewed", props, None, props_json)
     if kind == "app_opened":
-        return Ev(at, src, "track", "Application Opened", {"from_background": rng.random() < 0.5})
+        background = rng.random() < 0.5
+        props_json = '{"from_background":true}' if background else '{"from_background":false}'
+        props = {"from_background": background}
+        return Ev(at, src, "track", "Application Opened", props, None, props_json)
     if kind == "template":
-        return Ev(at, src, "track", "Template Message Delivered", {"template": "order_update"})
+        props, props_json = {"template": "order_update"}, '{"template":"order_update"}'
+        return Ev(at, src, "track", "Template Message Delivered", props, None, props_json)
     if kind == "group":
-        return Ev(at, src, "group", None, {"name": "Acme Corp", "plan": "team"})
+        props = {"name": "Acme Corp", "plan": "team"}
+        return Ev(at, src, "group", None, props, None, '{"name":"Acme Corp","plan":"team"}')
     if kind == "sp_page_view":
-        ev = Ev(at, SNOWPLOW, "page_view", "page_view", {}, None, "com.snowplowanalytics.snowplow")
-        ev.version = "1-0-0"
-        return ev
+        vendor = "com.snowplowanalytics.snowplow"
+        return Ev(at, SNOWPLOW, "page_view", "page_view", {}, vendor=vendor, version="1-0-0")
     if kind == "sp_struct":
         props = {"category": "help-center", "action": "click", "label": "faq-shipping"}
-        return Ev(at, SNOWPLOW, "struct", "event", props, None, "com.google.analytics", "1-0-0")
+        vendor = "com.google.analytics"
+        return Ev(at, SNOWPLOW, "struct", "event", props, vendor=vendor, version="1-0-0")
     if kind == "sp_shop":
-        props = {"sku": f"sku_{rng.randrange(100_000):05d}", "quantity": 1 + rng.randrange(3)}
-        return Ev(at, SNOWPLOW, "unstruct", "add_to_cart", props, None, "com.acme.shop", "1-0-0")
+        sku, quantity = f"sku_{rng.randrange(100_000):05d}", 1 + rng.randrange(3)
+        props = {"sku": sku, "quantity": quantity}
+        props_json = f'{{"sku":"{sku}","quantity":{quantity}}}'
+        return Ev(at, SNOWPLOW, "unstruct", "add_to_cart", props, None, props_json,
+                  "com.acme.shop", "1-0-0")  # fmt: skip
     # an event of the chat vendor that is not a canonical chat event
-    props = {"duration_ms": 300 + rng.randrange(3_000)}
-    ev = Ev(at, SNOWPLOW, "unstruct", "typing_indicator_shown", props, None, CHAT_VENDOR, "1-0-0")
-    ev.ent = {"conversation_id": conv.cid, "channel": conv.channel, "bot_version": conv.bot_version}
-    return ev
+    duration = 300 + rng.randrange(3_000)
+    props, props_json = {"duration_ms": duration}, f'{{"duration_ms":{duration}}}'
+    ent = {"conversation_id": conv.cid, "channel": conv.channel, "bot_version": conv.bot_version}
+    return Ev(at, SNOWPLOW, "unstruct", "typing_indicator_shown", props, None, props_json,
+              CHAT_VENDOR, "1-0-0", ent)  # fmt: skip
