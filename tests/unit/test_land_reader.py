@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from chat_analytics.land.reader import blocks, file_digest, prefetched, read_chunks
+from chat_analytics.land.reader import blocks, file_digest, prefetched, read_chunks, read_lines
 
 
 def reference_lines(data: bytes) -> list[bytes]:
@@ -29,11 +29,16 @@ def read_all(path, **options) -> tuple[list[tuple[int, bytes]], list[tuple[int, 
     for chunk in read_chunks(path, **options):
         assert chunk.first_line == expected_first
         expected_first += chunk.line_count
+        # a row for every line; the line is NULL where it was set aside (rejected or unusual)
         numbers = chunk.lines.column("line_number").to_pylist()
+        assert numbers == list(range(chunk.first_line, chunk.first_line + chunk.line_count))
         texts = chunk.lines.column("line").to_pylist()
-        lines += [(n, t.encode("utf-8")) for n, t in zip(numbers, texts, strict=True)]
+        pairs = list(zip(numbers, texts, strict=True))
+        lines += [(n, t.encode("utf-8")) for n, t in pairs if t is not None]
+        set_aside = {n for n, t in pairs if t is None}
+        unusual = set(chunk.unusual.column("line_number").to_pylist())
+        assert set_aside == {r.line_number for r in chunk.rejected} | unusual
         rejected += [(r.line_number, r.reason, r.raw_bytes) for r in chunk.rejected]
-        assert chunk.line_count == len(numbers) + len(chunk.rejected)
     return lines, rejected
 
 
@@ -190,3 +195,63 @@ def test_prefetched_stops_its_producer_when_the_consumer_stops():
             break
     count = len(produced)
     assert count < 20
+
+
+def tsv_line(fields: int, tag: str = "x") -> bytes:
+    return "\t".join(f"{tag}{i}" for i in range(fields)).encode()
+
+
+def read_apart(path, **options) -> tuple[list[int], list[int], int]:
+    """(line numbers for the bulk INSERT, line numbers kept apart, lines read)."""
+    bulk, apart, count = [], [], 0
+    for chunk in read_chunks(path, **options):
+        bulk += chunk.lines.filter(chunk.lines.column("line").is_valid())["line_number"].to_pylist()
+        apart += chunk.unusual.column("line_number").to_pylist()
+        count += chunk.line_count
+    return bulk, apart, count
+
+
+@pytest.mark.parametrize("block_bytes", [64, 1000, 1 << 20])
+def test_lines_with_a_wrong_field_count_are_kept_apart(tmp_path, block_bytes):
+    counts = [131] * 300
+    # line number -> fields (0: an empty line); 20 and 21 err in opposite directions
+    wrong = {5: 130, 20: 130, 21: 132, 77: 132, 150: 1, 151: 0, 299: 200}
+    for number, fields in wrong.items():
+        counts[number - 1] = fields
+    lines = [tsv_line(fields) if fields else b"" for fields in counts]
+    path = tmp_path / "export.tsv"
+    path.write_bytes(b"\n".join(lines))  # the last line without a newline
+    bulk, apart, count = read_apart(path, field_count=131, block_bytes=block_bytes)
+    assert count == 300
+    assert sorted(apart) == sorted(wrong)
+    assert sorted(bulk + apart) == list(range(1, 301))
+    assert read_apart(path, block_bytes=block_bytes)[1] == []  # only when asked for
+
+
+def test_field_counts_with_invalid_utf8_in_the_block(tmp_path):
+    lines = [tsv_line(131), b"\xff" + tsv_line(131), tsv_line(130), tsv_line(131)]
+    path = tmp_path / "export.tsv"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    lines_read, rejected = [], []
+    bulk, apart, count = read_apart(path, field_count=131)
+    assert (bulk, apart, count) == ([1, 4], [3], 4)
+    for chunk in read_chunks(path, field_count=131):
+        lines_read += [line for line in chunk.lines.column("line").to_pylist() if line is not None]
+        rejected += [(r.line_number, r.reason) for r in chunk.rejected]
+    assert rejected == [(2, "invalid_utf8")]
+    assert lines_read == [lines[0].decode(), lines[3].decode()]
+
+
+@pytest.mark.parametrize("block_bytes", [1, 7, 64, 1 << 20])
+@pytest.mark.parametrize("packed", [False, True])
+def test_read_lines_gives_the_exact_bytes_of_the_lines_asked_for(tmp_path, block_bytes, packed):
+    lines = [b'{"n":%d,"pad":"%s"}' % (n, b"p" * (n % 7)) for n in range(1, 301)]
+    lines[41] = b"caf\xe9 \r"  # any bytes, kept as they are
+    lines[42] = b""
+    data = b"\n".join(lines)  # the last line without a newline
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(gzip.compress(data) if packed else data)
+    wanted = [300, 1, 42, 43, 150, 151, 42]
+    got = list(read_lines(path, wanted, block_bytes=block_bytes))
+    assert got == [(n, lines[n - 1]) for n in sorted(set(wanted))]
+    assert list(read_lines(path, [], block_bytes=block_bytes)) == []

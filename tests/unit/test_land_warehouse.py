@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from chat_analytics.land.discover import ExportFile
-from chat_analytics.land.reader import read_chunks
+from chat_analytics.land.reader import read_chunks, read_lines
 from chat_analytics.land.warehouse import (
     SOURCE_SQL,
     LandingInconsistent,
@@ -76,8 +76,11 @@ def test_lines_set_aside_are_written_between_inserts_when_they_pile_up(tmp_path)
     def chunks():
         return read_chunks(path, json_lines=True, block_bytes=8192)
 
+    def reread(numbers):
+        return read_lines(path, numbers, block_bytes=8192)
+
     export = ExportFile(path, "segment")
-    counts = land_file(con, export, "h", 1, chunks(), reread=chunks, budget=1000)
+    counts = land_file(con, export, "h", 1, chunks(), reread=reread, budget=1000)
     assert (counts.lines, counts.landed_rows, counts.rejected_lines) == (8000, 4000, 4000)
     reasons = con.execute(
         "select reason, count(*), min(line_number), max(line_number) from raw.rejected_lines"
@@ -95,7 +98,8 @@ def test_lines_set_aside_are_written_between_inserts_when_they_pile_up(tmp_path)
 def test_lines_left_out_need_a_way_to_read_the_file_again(tmp_path):
     path = tmp_path / "segment" / "x.jsonl"
     path.parent.mkdir()
-    path.write_bytes(b'{"other":"field"}\n')
+    # Looks like an object to the reader (so it goes to the bulk INSERT), but is not JSON.
+    path.write_bytes(b'{"messageId":"m" "type":"track"}\n')
     con = connect(tmp_path / "w.duckdb")
     with pytest.raises(LandingInconsistent):
         land_file(con, ExportFile(path, "segment"), "h", 1, read_chunks(path, json_lines=True))
@@ -133,4 +137,56 @@ def test_a_database_created_elsewhere_with_an_older_storage_version_still_lands(
     assert not supports_zstd_text(con)
     counts = land_file(con, ExportFile(path, "segment"), "h", 1, read_chunks(path, json_lines=True))
     assert counts.landed_rows == 1
+    con.close()
+
+
+def test_only_the_lines_left_out_are_read_again(tmp_path):
+    path = tmp_path / "segment" / "x.jsonl"
+    path.parent.mkdir()
+    good = b'{"type":"track","messageId":"m-%d"}\n'
+    broken = b'{"messageId":"m" "type":"track"}\n'  # object-shaped, not JSON: left out
+    path.write_bytes(b"".join(broken if n in (700, 701) else good % n for n in range(1, 1001)))
+    con = connect(tmp_path / "w.duckdb")
+    asked = []
+
+    def reread(numbers):
+        asked.append(sorted(numbers))
+        return read_lines(path, numbers, block_bytes=4096)
+
+    chunks = read_chunks(path, json_lines=True, block_bytes=4096)
+    counts = land_file(con, ExportFile(path, "segment"), "h", 1, chunks, reread=reread)
+    assert (counts.lines, counts.landed_rows, counts.rejected_lines) == (1000, 998, 2)
+    assert asked == [[700, 701]]
+    rejected = con.execute(
+        "select line_number, reason, raw_bytes from raw.rejected_lines order by line_number"
+    ).fetchall()
+    assert rejected == [(700, "invalid_json", broken[:-1]), (701, "invalid_json", broken[:-1])]
+    con.close()
+
+
+def test_the_database_checks_field_counts_too(tmp_path):
+    """Lines with a wrong field count that reach the bulk INSERT anyway (here: read without
+    the reader's field check) are left out by the database, read again and rejected."""
+    path = tmp_path / "snowplow" / "x.tsv"
+    path.parent.mkdir()
+    line = "\t".join(["v"] * 131).encode()
+    lines = [line] * 200
+    lines[9] = "\t".join(["short"] * 130).encode()
+    lines[10] = "\t".join(["long"] * 132).encode()
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    con = connect(tmp_path / "w.duckdb")
+
+    def chunks():
+        return read_chunks(path)
+
+    def reread(numbers):
+        return read_lines(path, numbers)
+
+    assert sum(chunk.unusual.num_rows for chunk in chunks()) == 0
+    counts = land_file(con, ExportFile(path, "snowplow"), "h", 1, chunks(), reread=reread)
+    assert (counts.lines, counts.landed_rows, counts.rejected_lines) == (200, 198, 2)
+    rejected = con.execute(
+        "select line_number, reason, raw_bytes from raw.rejected_lines order by line_number"
+    ).fetchall()
+    assert rejected == [(10, "wrong_field_count", lines[9]), (11, "wrong_field_count", lines[10])]
     con.close()

@@ -28,9 +28,15 @@ from typing import TextIO
 
 from chat_analytics import config
 from chat_analytics.errors import EXIT_GATE_FAILED, EXIT_OK
-from chat_analytics.formats import SOURCES
+from chat_analytics.formats import SNOWPLOW_FIELD_COUNT, SOURCES
 from chat_analytics.land.discover import ExportFile, discover
-from chat_analytics.land.reader import DEFAULT_BLOCK_BYTES, file_digest, prefetched, read_chunks
+from chat_analytics.land.reader import (
+    DEFAULT_BLOCK_BYTES,
+    file_digest,
+    prefetched,
+    read_chunks,
+    read_lines,
+)
 from chat_analytics.land.report import (
     ALREADY_LANDED,
     FAILED,
@@ -113,10 +119,12 @@ def land_paths(
     wrong, and :class:`~chat_analytics.errors.DatabaseLocked` when another process holds the
     database. A file that cannot be read is reported as ``failed`` and the others still land.
 
-    Up to ``workers`` files (default: DuckDB's threads) land at the same time, each in its own
-    transaction on its own connection: one file's INSERT keeps about one core busy, so this is
-    what puts a machine's cores to work. Load ids follow the order of the files; the database
-    is locked for the whole run, so nothing reads it before every file has committed.
+    Up to ``workers`` files (default: DuckDB's threads, one per core) land at the same time,
+    each in its own transaction on its own connection, and DuckDB runs each file's INSERT on
+    one thread: the INSERT reads one stream of lines, and a second thread on it only waits for
+    the first (and costs CPU doing so), so files side by side are what put a machine's cores
+    to work. Files are hashed side by side too. Load ids follow the order of the files; the
+    database is locked for the whole run, so nothing reads it before every file has committed.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -129,9 +137,14 @@ def land_paths(
     progress = Progress(len(found.files), None if quiet else err, progress_interval)
     results: dict[int, FileResult] = {}
     try:
-        plan = _plan(con, found.files, results)
-        workers = workers or int(con.execute("select current_setting('threads')").fetchone()[0])
-        _land_all(con, plan, results, progress, block_bytes, max(1, workers))
+        threads = int(con.execute("select current_setting('threads')").fetchone()[0])
+        workers = max(1, workers or threads)
+        plan = _plan(con, found.files, results, workers)
+        con.execute("set threads = 1")
+        try:
+            _land_all(con, plan, results, progress, block_bytes, workers)
+        finally:
+            con.execute(f"set threads = {threads}")
         con.execute("checkpoint")
     finally:
         progress.close()
@@ -156,17 +169,29 @@ class _Planned:
     same_as: int | None = None  # index of an earlier file of this run with the same content
 
 
-def _plan(con, files: list[ExportFile], results: dict[int, FileResult]) -> list[_Planned]:
-    """Hash every file; settle those already landed or unreadable; number the rest."""
+def _digest(export: ExportFile) -> tuple[str, int] | BaseException:
+    try:
+        return file_digest(export.path)
+    except UNREADABLE as exc:
+        return exc
+
+
+def _plan(
+    con, files: list[ExportFile], results: dict[int, FileResult], workers: int
+) -> list[_Planned]:
+    """Hash every file (``workers`` at a time: hashing releases the GIL); settle those already
+    landed or unreadable; number the rest."""
     plan: list[_Planned] = []
     first_of: dict[tuple[str, str], int] = {}
     next_id = next_load_id(con)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="land-hash") as pool:
+        digests = list(pool.map(_digest, files))
     for index, export in enumerate(files):
-        try:
-            content_hash, size = file_digest(export.path)
-        except UNREADABLE as exc:
-            results[index] = FileResult(export.path, export.source, FAILED, error=_describe(exc))
+        digest = digests[index]
+        if isinstance(digest, BaseException):
+            results[index] = FileResult(export.path, export.source, FAILED, error=_describe(digest))
             continue
+        content_hash, size = digest
         prior = landed_load(con, export.source, content_hash)
         if prior is not None:
             results[index] = FileResult(export.path, export.source, ALREADY_LANDED, load_id=prior)
@@ -191,7 +216,9 @@ def _land_all(
     workers: int,
 ) -> None:
     cursors = _Cursors(con)
-    first = [item for item in plan if item.same_as is None]
+    # Biggest files first, so that the run does not end with one big file landing alone while
+    # the other cores idle (load ids were given in file order already).
+    first = sorted((item for item in plan if item.same_as is None), key=lambda item: -item.size)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="land") as pool:
         futures = [pool.submit(_land_one, cursors, item, progress, block_bytes) for item in first]
         try:
@@ -249,9 +276,12 @@ def _land_one(
     started = time.monotonic()
     progress.start_file(export.path)
     json_lines = export.source != "snowplow"
+    field_count = None if json_lines else SNOWPLOW_FIELD_COUNT
 
     def chunks():
-        return read_chunks(export.path, json_lines=json_lines, block_bytes=block_bytes)
+        return read_chunks(
+            export.path, json_lines=json_lines, field_count=field_count, block_bytes=block_bytes
+        )
 
     con = cursors.open()
     try:
@@ -262,7 +292,7 @@ def _land_one(
             item.size,
             prefetched(chunks()),
             lambda chunk: progress.advance(chunk.line_count, chunk.bytes_read),
-            reread=lambda: prefetched(chunks()),
+            reread=lambda numbers: read_lines(export.path, numbers, block_bytes=block_bytes),
             load_id=item.load_id,
         )
     except UNREADABLE as exc:
