@@ -49,24 +49,40 @@
 {%- endmacro %}
 
 
-{#- This model's watermark (the epoch when it has none yet), as a scalar SQL expression. -#}
+{#- This model's watermark (the epoch when it has none yet), as a timestamp literal: read from
+    `intermediate.build_watermarks` when the model is rendered for execution, so that DuckDB can
+    compare it with the min/max statistics of each row group and skip the row groups written
+    before it (rows are (re)written at the end of the table, so the new ones are in the last few).
+    While dbt parses the project it stays a subquery. -#}
 {% macro build_watermark() -%}
-    coalesce(
-        (
-            select watermarks.classified_through
-            from {{ build_watermarks_relation() }} as watermarks
-            where watermarks.model_name = '{{ this.identifier }}'
-        ),
-        cast('1970-01-01' as {{ dbt.type_timestamp() }})
-    )
+    {%- set epoch = "cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- set lookup -%}
+        select watermarks.classified_through
+        from {{ build_watermarks_relation() }} as watermarks
+        where watermarks.model_name = '{{ this.identifier }}'
+    {%- endset -%}
+    {%- if execute -%}
+        {%- set found = run_query(
+            "select cast(classified_through as " ~ dbt.type_string() ~ ") from ("
+            ~ lookup ~ ") as watermark"
+        ) -%}
+        {%- if found.rows | length > 0 -%}
+            cast('{{ found.rows[0][0] }}' as {{ dbt.type_timestamp() }})
+        {%- else -%}
+            {{ epoch }}
+        {%- endif -%}
+    {%- else -%}
+        coalesce(({{ lookup }}), {{ epoch }})
+    {%- endif -%}
 {%- endmacro %}
 
 
-{#- The conversations an incremental build has to reassemble: those that a row classified since
-    this model's watermark belongs or belonged to (`payload_conversation_id` is the same whatever
-    the row's class, so a chat row that became a duplicate still names its conversation), and
-    those with a chat event whose anonymous id may have been linked to another user since (a new
-    or reclassified row that carries both ids). -#}
+{#- The conversations an incremental build has to reassemble (int_conversations_changed logs them
+    once per build): those that a row classified since this model's watermark belongs or
+    belonged to (`payload_conversation_id` is the same whatever the row's class, so a chat row
+    that became a duplicate still names its conversation), and those with a chat event whose
+    anonymous id may have been linked to another user since (a new or reclassified row that
+    carries both ids). -#}
 {% macro changed_conversation_ids(events) -%}
     select payload_conversation_id as conversation_id
     from ({{ unabsorbed_events(events) }}) as unabsorbed
@@ -80,13 +96,36 @@
 {%- endmacro %}
 
 
+{#- The conversations a model kept per conversation reassembles in this build: those logged in
+    `changes` (int_conversations_changed) since the model's watermark. -#}
+{% macro conversations_to_reassemble(changes) -%}
+    select distinct logged.conversation_id
+    from {{ changes }} as logged
+    where logged.changed_at > {{ build_watermark() }}
+{%- endmacro %}
+
+
+{#- The rows of `assembled` (a model kept per conversation, with `reassembled_at`) that this model
+    reads: all of them on a full build; on an incremental build, those of the conversations it
+    reassembles. Each such conversation was reassembled upstream after this model's watermark,
+    so its rows are among the last ones written, and the row groups before them are skipped. -#}
+{% macro reassembled_rows(assembled, changes) -%}
+    select * from {{ assembled }}
+    {%- if is_incremental() %}
+    where
+        reassembled_at > {{ build_watermark() }}
+        and conversation_id in ({{ conversations_to_reassemble(changes) }})
+    {%- endif %}
+{%- endmacro %}
+
+
 {#- pre-hook of a model kept per conversation: on an incremental build, remove the rows of the
     conversations it is about to reassemble (in the build's transaction; the model then appends
     their new rows, and a conversation left with no events simply stays removed). -#}
-{% macro delete_changed_conversations(events) -%}
+{% macro delete_changed_conversations(changes) -%}
     {%- if is_incremental() %}
     delete from {{ this }}
-    where conversation_id in ({{ changed_conversation_ids(events) }})
+    where conversation_id in ({{ conversations_to_reassemble(changes) }})
     {%- endif %}
 {%- endmacro %}
 

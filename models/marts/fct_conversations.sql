@@ -2,22 +2,15 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_changed_conversations(ref('int_events_unioned')) }}",
+    pre_hook="{{ delete_changed_conversations(ref('int_conversations_changed')) }}",
     post_hook=["{{ record_build_watermark() }}", "{{ reevaluate_open_conversations() }}"],
 ) }}
 
 with
 
 conversations as (
-    select * from {{ ref('int_conversations_assembled') }}
+    {{ reassembled_rows(ref('int_conversations_assembled'), ref('int_conversations_changed')) }}
 ),
-{%- if is_incremental() %}
-
--- the conversations that rows classified since the last build touch
-changed_conversations as (
-    {{ changed_conversation_ids(ref('int_events_unioned')) }}
-),
-{%- endif %}
 
 select_conversation_columns as (
     select
@@ -61,11 +54,8 @@ select_conversation_columns as (
         last_event_at,
         duration_seconds
     from conversations
-    {%- if is_incremental() %}
-    where conversation_id in (select changed.conversation_id from changed_conversations as changed)
-    {%- endif %}
 )
 
 select * from select_conversation_columns
 
--- depends_on: {{ ref('int_events_unioned') }}
+-- depends_on: {{ ref('int_conversations_changed') }}

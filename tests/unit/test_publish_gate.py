@@ -172,6 +172,17 @@ def test_partial_build_closes_the_gate_unless_allowed(tmp_path):
     assert publish.read_gate(path, allow_partial=True).is_open
 
 
+def test_build_without_unit_tests_is_not_partial(tmp_path):
+    data_only = [r for r in GREEN if not r["unique_id"].startswith("unit_test.")]
+    path = write(tmp_path, run_results(data_only, exclude_resource_types=["unit_test"]))
+    assert publish.read_gate(path).is_open
+    for excluded in (["test"], ["unit_test", "test"], ["model"]):
+        path = write(tmp_path, run_results(data_only, exclude_resource_types=excluded))
+        gate = publish.read_gate(path)
+        assert not gate.is_open
+        assert "partial" in gate.reasons[0]
+
+
 def test_empty_build_closes_the_gate(tmp_path):
     assert not publish.read_gate(write(tmp_path, run_results(GREEN, empty=True))).is_open
     assert not publish.read_gate(write(tmp_path, run_results([]))).is_open

@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_changed_conversations(ref('int_events_unioned')) }}",
+    pre_hook="{{ delete_changed_conversations(ref('int_conversations_changed')) }}",
     post_hook="{{ record_build_watermark() }}",
 ) }}
 
@@ -18,9 +18,9 @@ identities as (
 
 {%- if is_incremental() %}
 
--- the conversations that rows classified since the last build touch: all their events again
+-- the conversations logged as changed since this model's last build: all their events again
 changed_conversations as (
-    {{ changed_conversation_ids(ref('int_events_unioned')) }}
+    {{ conversations_to_reassemble(ref('int_conversations_changed')) }}
 ),
 {%- endif %}
 
@@ -66,10 +66,15 @@ stitch_users as (
         chat_events.queue,
         chat_events.resolved_by,
         chat_events.rating,
-        chat_events.ended_by
+        chat_events.ended_by,
+
+        -- bookkeeping: the build that (re)assembled the row (DECISIONLOG D27)
+        {{ build_started_at() }} as reassembled_at
     from select_chat_events as chat_events
     left join identities
         on chat_events.anonymous_id = identities.anonymous_id
 )
 
 select * from stitch_users
+
+-- depends_on: {{ ref('int_conversations_changed') }}

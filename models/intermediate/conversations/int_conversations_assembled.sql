@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_changed_conversations(ref('int_events_unioned')) }}",
+    pre_hook="{{ delete_changed_conversations(ref('int_conversations_changed')) }}",
     post_hook=["{{ record_build_watermark() }}", "{{ reevaluate_open_conversations() }}"],
 ) }}
 
@@ -12,32 +12,11 @@
 with
 
 conversation_events as (
-    select * from {{ ref('int_conversation_events_stitched') }}
+    {{ reassembled_rows(ref('int_conversation_events_stitched'), ref('int_conversations_changed')) }}
 ),
 
 messages as (
-    select * from {{ ref('int_messages_deduplicated') }}
-),
-{%- if is_incremental() %}
-
--- the conversations that rows classified since the last build touch
-changed_conversations as (
-    {{ changed_conversation_ids(ref('int_events_unioned')) }}
-),
-{%- endif %}
-
-select_conversation_events as (
-    select * from conversation_events
-    {%- if is_incremental() %}
-    where conversation_id in (select changed.conversation_id from changed_conversations as changed)
-    {%- endif %}
-),
-
-select_messages as (
-    select * from messages
-    {%- if is_incremental() %}
-    where conversation_id in (select changed.conversation_id from changed_conversations as changed)
-    {%- endif %}
+    {{ reassembled_rows(ref('int_messages_deduplicated'), ref('int_conversations_changed')) }}
 ),
 
 flag_events as (
@@ -45,7 +24,7 @@ flag_events as (
         *,
         coalesce(event_name = 'intent_detected' and not is_fallback, false) as is_recognized_intent,
         case when event_name = 'conversation_started' then 0 else 1 end as start_event_priority
-    from select_conversation_events
+    from conversation_events
 ),
 
 rank_events as (
@@ -119,7 +98,7 @@ flag_messages as (
         sender,
         sent_at,
         min(case when sender = 'user' then sent_at end) over (partition by conversation_id) as first_user_message_at
-    from select_messages
+    from messages
 ),
 
 summarise_messages as (
@@ -239,10 +218,13 @@ assemble_conversations as (
         engaged_at,
         first_response_at,
         recognized_at,
-        rated_at
+        rated_at,
+
+        -- bookkeeping: the build that (re)assembled the row (DECISIONLOG D27)
+        {{ build_started_at() }} as reassembled_at
     from derive_outcomes
 )
 
 select * from assemble_conversations
 
--- depends_on: {{ ref('int_events_unioned') }}
+-- depends_on: {{ ref('int_conversations_changed') }}

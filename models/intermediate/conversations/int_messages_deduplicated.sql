@@ -2,23 +2,16 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_changed_conversations(ref('int_events_unioned')) }}",
+    pre_hook="{{ delete_changed_conversations(ref('int_conversations_changed')) }}",
     post_hook="{{ record_build_watermark() }}",
 ) }}
 
 with
 
 conversation_events as (
-    select * from {{ ref('int_conversation_events_stitched') }}
+    {{ reassembled_rows(ref('int_conversation_events_stitched'), ref('int_conversations_changed')) }}
 ),
 
-{%- if is_incremental() %}
-
--- the conversations that rows classified since the last build touch
-changed_conversations as (
-    {{ changed_conversation_ids(ref('int_events_unioned')) }}
-),
-{%- endif %}
 
 select_message_events as (
     select
@@ -33,9 +26,6 @@ select_message_events as (
     from conversation_events
     where
         event_name = 'message_sent'
-    {%- if is_incremental() %}
-        and conversation_id in (select changed.conversation_id from changed_conversations as changed)
-    {%- endif %}
 ),
 
 key_messages as (
@@ -76,11 +66,12 @@ collapse_message_reports as (
         max(case when report_rank = 1 then sender end) as sender,
         min(event_at) as sent_at,
         max(case when length_rank = 1 then message_length end) as message_length,
-        count(*) as reporting_events
+        count(*) as reporting_events,
+        {{ build_started_at() }} as reassembled_at
     from rank_message_reports
     group by message_key, conversation_id, message_id
 )
 
 select * from collapse_message_reports
 
--- depends_on: {{ ref('int_events_unioned') }}
+-- depends_on: {{ ref('int_conversations_changed') }}
