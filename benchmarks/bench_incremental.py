@@ -2,6 +2,7 @@
 
     python benchmarks/bench_incremental.py                       # 90 days x 1,000 conversations
     python benchmarks/bench_incremental.py --days 30 --conversations-per-day 300 --keep
+    python benchmarks/bench_incremental.py --conversations-per-day 10000 --reuse   # time again
 
 Generates --days of export files, lands every arrival day but the last and builds them (the
 warehouse a nightly run starts from), then times
@@ -19,6 +20,7 @@ row at the end, so the timings are of builds that agree.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -57,30 +59,65 @@ def main() -> int:
         help="where files, databases and dbt output go (default: %(default)s)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the workdir afterwards")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time again on the world a --keep run prepared with the same options (skips"
+        " generating, landing and the first build); keeps the workdir",
+    )
     args = parser.parse_args()
 
     work = args.workdir
-    shutil.rmtree(work, ignore_errors=True)
     exports, db = work / "exports", work / "incremental.duckdb"
-    exports.mkdir(parents=True)
-    step(
-        "generate",
-        [BIN / "chat-analytics", "generate", "--out", exports, "--seed", args.seed]
-        + ["--days", args.days, "--conversations-per-day", args.conversations_per_day],
-        work,
-        db,
-    )
-    days = sorted(
-        {p.name.split(".")[0] for p in exports.glob("*/*.*") if p.parent.name != "_truth"}
-    )
-    last = [p for p in exports.glob(f"*/{days[-1]}.*")]
-    earlier = [p for p in exports.glob("*/*.*") if p.parent.name != "_truth" and p not in last]
-    step("land all days but the last", [BIN / "chat-analytics", "land", *earlier], work, db)
-    step("dbt seed", [BIN / "dbt", "seed"], work, db)
-    first = step("dbt run (first build)", [BIN / "dbt", "run"], work, db)
-
-    last_load_before = latest_load_id(db)
     full_db = work / "full_refresh.duckdb"
+    prepared_db, prepared_target = work / "prepared.duckdb", work / "target-prepared"
+    options = {k: getattr(args, k) for k in ("days", "conversations_per_day", "seed")}
+    marker = work / "prepared.json"
+    reuse = args.reuse and marker.exists() and json.loads(marker.read_text())["options"] == options
+    if args.reuse and not reuse:
+        print(f"no prepared world for {options} in {work}: preparing one", file=sys.stderr)
+    if reuse:
+        prepared = json.loads(marker.read_text())
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        exports.mkdir(parents=True)
+        step(
+            "generate",
+            [BIN / "chat-analytics", "generate", "--out", exports, "--seed", args.seed]
+            + ["--days", args.days, "--conversations-per-day", args.conversations_per_day],
+            work,
+            db,
+        )
+        days = sorted(
+            {p.name.split(".")[0] for p in exports.glob("*/*.*") if p.parent.name != "_truth"}
+        )
+        last_day = days[-1]
+        earlier = [
+            p
+            for p in exports.glob("*/*.*")
+            if p.parent.name != "_truth" and p.name.split(".")[0] != last_day
+        ]
+        step("land all days but the last", [BIN / "chat-analytics", "land", *earlier], work, db)
+        step("dbt seed", [BIN / "dbt", "seed"], work, db)
+        first = step("dbt run (first build)", [BIN / "dbt", "run"], work, db)
+        prepared = {
+            "options": options,
+            "last_day": last_day,
+            "first_build_seconds": first[0],
+            "last_load_before": latest_load_id(db),
+        }
+        if args.keep or args.reuse:
+            shutil.copy2(db, prepared_db)
+            shutil.copytree(work / "target-incremental", prepared_target)
+            marker.write_text(json.dumps(prepared))
+
+    if reuse:
+        print("copy the prepared warehouse ...", file=sys.stderr, flush=True)
+        shutil.copy2(prepared_db, db)
+        shutil.rmtree(work / "target-incremental", ignore_errors=True)
+        shutil.copytree(prepared_target, work / "target-incremental")
+    last = [p for p in exports.glob(f"*/{prepared['last_day']}.*")]
+    last_load_before = prepared["last_load_before"]
     shutil.copy2(db, full_db)
     # both sides start from a parsed project, as a nightly job does (dbt's partial parsing)
     step("dbt parse (full-refresh copy)", [BIN / "dbt", "parse"], work, full_db)
@@ -112,7 +149,7 @@ def main() -> int:
         f"{args.days} days x {args.conversations_per_day:,} conversations/day (seed {args.seed}):"
         f" {rows['events']:,} landed rows, {rows['conversations']:,} conversations;"
         f" last day: {rows['last_day_rows']:,} landed rows in {len(last)} files;"
-        f" first build {first[0]:.1f} s"
+        f" first build {prepared['first_build_seconds']:.1f} s"
     )
     header = row("step", "incremental s", "cpu s", "full refresh s", "cpu s", "share")
     print(header)
@@ -138,7 +175,7 @@ def main() -> int:
     print(row("land + build", f"{total:.1f}", "", f"{build_f:.1f}", "", f"{total / build_f:.1%}"))
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print("marts equal:", "yes" if not differences else "NO\n  " + "\n  ".join(differences))
-    if not args.keep:
+    if not (args.keep or args.reuse):
         shutil.rmtree(work, ignore_errors=True)
     return 0 if not differences else 1
 
