@@ -49,17 +49,28 @@ SHM = "/dev/shm"
 BYTES_PER_CONVERSATION = 24_000  # what a conversation's lines take, generously
 
 
-def _write_part(path: str, lines: list[tuple[int, bytes]]) -> None:
+def _encoded(text: str) -> bytes:
+    """A line as written: UTF-8, where a corrupted line's invalid bytes are lone surrogates."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _write_part(path: str, lines: list[tuple[int, str]]) -> None:
     """A chunk's lines of one file (each ending with its newline), sorted, to disk: count, keys,
     byte offsets, then the lines."""
     lines.sort(key=_first)  # keys are unique
     keys = array("Q", map(_first, lines))
     texts = list(map(_second, lines))
+    # All the lines encoded at once rather than one by one. Their lengths in characters are
+    # their lengths in bytes when every character takes one byte (ASCII, or an invalid byte of a
+    # corrupted line); any other character takes more, which the total shows.
+    data = _encoded("".join(texts))
     offsets = array("Q", accumulate(map(len, texts), initial=0))
+    if offsets[-1] != len(data):
+        offsets = array("Q", accumulate(map(len, map(_encoded, texts)), initial=0))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        _write_all(fd, [array("Q", [len(keys)]).tobytes(), keys.tobytes(), offsets.tobytes()])
-        _write_all(fd, texts)
+        header = array("Q", [len(keys)]).tobytes()
+        _write_all(fd, [header, keys.tobytes(), offsets.tobytes(), data])
     finally:
         os.close(fd)
 
@@ -298,14 +309,12 @@ def _process_chunk(bounds: tuple[int, int, int]) -> ChunkOutput:
             key = ((since - day * DAY_MS) << 37) | base | (ev.seq << 2)
             bucket, q = slots[src][day] or slot_of(src, day)
             if ev.bad is not None:
-                bad_line = emit.corrupt(line[:-1], ev.bad, rng) + "\n"
-                bucket.append((key, bad_line.encode("utf-8", "surrogateescape")))
+                bucket.append((key, emit.corrupt(line[:-1], ev.bad, rng) + "\n"))
                 fmt = "tsv" if src == SNOWPLOW else "json"
                 malformed.append((src, day, key, emit.LANDING_REASONS[(fmt, ev.bad)], ev.bad))
                 add_opportunities(_MALFORMED)
                 add_injected(_MALFORMED)
                 continue
-            line = line.encode()
             bucket.append((key, line))
             eid = ev.eid
             add_rec((src, recv, eat, eid, key, ev, q))
@@ -334,7 +343,7 @@ def _process_chunk(bounds: tuple[int, int, int]) -> ChunkOutput:
                         cline, ceat = render_json(clone, ctx, skew)
                     ckey = ((since - cday * DAY_MS) << 37) | base | (clone.seq << 2)
                     cbucket, cq = slots[src][cday] or slot_of(src, cday)
-                    cbucket.append((ckey, cline.encode()))
+                    cbucket.append((ckey, cline))
                     add_rec((src, crecv, ceat, clone.eid, ckey, clone, cq))
                     if skew:
                         skewed_lines += 1
