@@ -306,7 +306,7 @@ def _process_chunk(bounds: tuple[int, int, int]) -> ChunkOutput:
                 line, eat = render_snowplow(ev, ctx, skew, rng)
             else:
                 line, eat = render_json(ev, ctx, skew)
-            key = ((since - day * DAY_MS) << 37) | base | (ev.seq << 2)
+            key = ((since % DAY_MS) << 37) | base | (ev.seq << 2)
             bucket, q = slots[src][day] or slot_of(src, day)
             if ev.bad is not None:
                 bucket.append((key, emit.corrupt(line[:-1], ev.bad, rng) + "\n"))
@@ -316,19 +316,18 @@ def _process_chunk(bounds: tuple[int, int, int]) -> ChunkOutput:
                 add_injected(_MALFORMED)
                 continue
             bucket.append((key, line))
-            eid = ev.eid
-            add_rec((src, recv, eat, eid, key, ev, q))
+            add_rec((src, recv, eat, ev.eid, key, ev, q))
             mask = ev.mess
-            dup = ev.dup
-            clone = ev.clone
-            if dup:
+            if ev.dup:
+                dup, eid = ev.dup, ev.eid
                 for copy in range(1, dup + 1):
                     bucket.append((key + copy, line))
                     add_rec((src, recv, eat, eid, key + copy, ev, q))
                 duplicate_lines += dup
                 if skew:
                     skewed_lines += dup
-            if clone is not None:
+            if ev.clone is not None:
+                clone = ev.clone
                 crecv = clone.recv
                 since = crecv - start
                 cday = since // DAY_MS
@@ -341,7 +340,7 @@ def _process_chunk(bounds: tuple[int, int, int]) -> ChunkOutput:
                         cline, ceat = render_snowplow(clone, ctx, skew, rng)
                     else:
                         cline, ceat = render_json(clone, ctx, skew)
-                    ckey = ((since - cday * DAY_MS) << 37) | base | (clone.seq << 2)
+                    ckey = ((since % DAY_MS) << 37) | base | (clone.seq << 2)
                     cbucket, cq = slots[src][cday] or slot_of(src, cday)
                     cbucket.append((ckey, cline))
                     add_rec((src, crecv, ceat, clone.eid, ckey, clone, cq))
