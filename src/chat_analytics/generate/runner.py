@@ -60,13 +60,13 @@ def _write_part(path: str, lines: list[tuple[int, str]]) -> None:
     lines.sort(key=_first)  # keys are unique
     keys = array("Q", map(_first, lines))
     texts = list(map(_second, lines))
-    # All the lines encoded at once rather than one by one. Their lengths in characters are
-    # their lengths in bytes when every character takes one byte (ASCII, or an invalid byte of a
-    # corrupted line); any other character takes more, which the total shows.
-    data = _encoded("".join(texts))
+    text = "".join(texts)
+    if text.isascii():  # (known without a scan) all the lines encoded at once
+        data = text.encode()
+    else:  # a corrupted line's invalid bytes: line by line
+        texts = list(map(_encoded, texts))
+        data = b"".join(texts)
     offsets = array("Q", accumulate(map(len, texts), initial=0))
-    if offsets[-1] != len(data):
-        offsets = array("Q", accumulate(map(len, map(_encoded, texts)), initial=0))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         header = array("Q", [len(keys)]).tobytes()
