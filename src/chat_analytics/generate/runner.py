@@ -250,7 +250,8 @@ def _process_chunk(bounds: tuple[int, int, int]) -> ChunkOutput:
     add_rec = recs.append
     quality_slot = truth.quality_slot
     counters = {name: [0, 0] for name in MESS_NAMES}
-    # per line's event: the bit sets of the kinds of mess it was an opportunity for, injected
+    # per line's event: the bit sets of the kinds of mess it was an opportunity for, and of those
+    # injected (most events have none injected: only the others are listed)
     opportunities: list[int] = []
     injected: list[int] = []
     add_opportunities, add_injected = opportunities.append, injected.append
@@ -349,7 +350,8 @@ def _process_chunk(bounds: tuple[int, int, int]) -> ChunkOutput:
                 else:
                     mask &= ~_COLLISION
             add_opportunities(ev.opp)
-            add_injected(mask)
+            if mask:
+                add_injected(mask)
             if skew:
                 skewed_lines += 1
     parts = {}
