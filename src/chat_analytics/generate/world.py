@@ -216,15 +216,15 @@ class Ev:
     )  # fmt: skip
 
     def __init__(
-        self, at, src, kind, name, props=None, canon=None, props_json=None, vendor=None,
-        version=None, ent=None,
+        self, at, src, kind, name, props, canon=None, props_json=None, vendor=None, version=None,
+        ent=None,
     ):  # fmt: skip
         self.at = at  # event time (ms) the pipeline will compute
         self.src = src
         self.kind = kind  # track|identify|page|screen  /  unstruct|page_view|struct (Snowplow)
         self.name = name  # the name as sent (Snowplow: the Iglu schema's name)
         self.canon = canon  # canonical event this was planned as (None: not a chat event)
-        self.props = props if props is not None else {}
+        self.props = props
         self.vendor = vendor
         self.version = version
         self.ent = ent  # the Snowplow conversation entity (None: none)
