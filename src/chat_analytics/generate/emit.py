@@ -575,7 +575,7 @@ def render_snowplow(ev: Ev, c: Context, skew: int, rng: random.Random) -> tuple[
     line = "".join((
         d1, h1, m1, d2, h2, m2, d3, h3, m3, p[3], ev.eid or "", ids, head,
         ev.props_json or dumps(ev.props), d4, h4, m4, d5, h5, m5, fields,
-        rng.getrandbits(128).to_bytes(16, "big").hex(),
+        rng.getrandbits(128).to_bytes(16).hex(),
         p[14] + true_tstamp + p[15] if true_tstamp else c.sp_tail,
     ))  # fmt: skip
     return line, eat
@@ -595,7 +595,7 @@ def _render_web(ev: Ev, c: Context, skew: int, rng, etl: int, eat: int, true_tst
         props.get("category", ""), p[9], props.get("action", ""), p[10], props.get("label", ""),
         p[11], p[12], plain(recv - lat + skew), p[13], "" if ev.no_ts else plain(at), p[14],
         ev.vendor or "", p[15], ev.name or "", p[16], ev.version or "", p[17],
-        rng.getrandbits(128).to_bytes(16, "big").hex(), p[18], true_tstamp, p[19],
+        rng.getrandbits(128).to_bytes(16).hex(), p[18], true_tstamp, p[19],
     ))  # fmt: skip
     return line, eat
 

@@ -134,8 +134,8 @@ def apply(
             recv = ev.at + 30 + floor(rnd() * 1_500)
         ev.recv = recv
         ev.lat = 10 + floor(rnd() * 390)
-        x = (getrandbits(128) & UUID_MASK | UUID_BITS).to_bytes(16, "big")  # uuid_from(rng)
-        eid = ev.eid = x[:10].hex("-", 2).replace("-", "", 1) + "-" + x[10:].hex()
+        x = (getrandbits(128) & UUID_MASK | UUID_BITS).to_bytes(16)  # uuid_from(rng)
+        eid = ev.eid = f"{x[:10].hex('-', 2).replace('-', '', 1)}-{x[10:].hex()}"
         if rnd() < r_malformed:
             corruptions = TSV_CORRUPTIONS if src == snowplow else JSON_CORRUPTIONS
             ev.bad = _pick(corruptions, rnd())

@@ -49,17 +49,28 @@ SHM = "/dev/shm"
 BYTES_PER_CONVERSATION = 24_000  # what a conversation's lines take, generously
 
 
-def _write_part(path: str, lines: list[tuple[int, bytes]]) -> None:
+def _encoded(text: str) -> bytes:
+    """A line as written: UTF-8, where a corrupted line's invalid bytes are lone surrogates."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _write_part(path: str, lines: list[tuple[int, str]]) -> None:
     """A chunk's lines of one file (each ending with its newline), sorted, to disk: count, keys,
     byte offsets, then the lines."""
     lines.sort(key=_first)  # keys are unique
     keys = array("Q", map(_first, lines))
     texts = list(map(_second, lines))
+    text = "".join(texts)
+    if text.isascii():  # (known without a scan) all the lines encoded at once
+        data = text.encode()
+    else:  # a corrupted line's invalid bytes: line by line
+        texts = list(map(_encoded, texts))
+        data = b"".join(texts)
     offsets = array("Q", accumulate(map(len, texts), initial=0))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        _write_all(fd, [array("Q", [len(keys)]).tobytes(), keys.tobytes(), offsets.tobytes()])
-        _write_all(fd, texts)
+        header = array("Q", [len(keys)]).tobytes()
+        _write_all(fd, [header, keys.tobytes(), offsets.tobytes(), data])
     finally:
         os.close(fd)
 
@@ -239,7 +250,8 @@ def _process_chunk(bounds: tuple[int, int, int]) -> ChunkOutput:
     add_rec = recs.append
     quality_slot = truth.quality_slot
     counters = {name: [0, 0] for name in MESS_NAMES}
-    # per line's event: the bit sets of the kinds of mess it was an opportunity for, injected
+    # per line's event: the bit sets of the kinds of mess it was an opportunity for, and of those
+    # injected (most events have none injected: only the others are listed)
     opportunities: list[int] = []
     injected: list[int] = []
     add_opportunities, add_injected = opportunities.append, injected.append
@@ -295,31 +307,28 @@ def _process_chunk(bounds: tuple[int, int, int]) -> ChunkOutput:
                 line, eat = render_snowplow(ev, ctx, skew, rng)
             else:
                 line, eat = render_json(ev, ctx, skew)
-            key = ((since - day * DAY_MS) << 37) | base | (ev.seq << 2)
+            key = ((since % DAY_MS) << 37) | base | (ev.seq << 2)
             bucket, q = slots[src][day] or slot_of(src, day)
             if ev.bad is not None:
-                bad_line = emit.corrupt(line[:-1], ev.bad, rng) + "\n"
-                bucket.append((key, bad_line.encode("utf-8", "surrogateescape")))
+                bucket.append((key, emit.corrupt(line[:-1], ev.bad, rng) + "\n"))
                 fmt = "tsv" if src == SNOWPLOW else "json"
                 malformed.append((src, day, key, emit.LANDING_REASONS[(fmt, ev.bad)], ev.bad))
                 add_opportunities(_MALFORMED)
                 add_injected(_MALFORMED)
                 continue
-            line = line.encode()
             bucket.append((key, line))
-            eid = ev.eid
-            add_rec((src, recv, eat, eid, key, ev, q))
+            add_rec((src, recv, eat, ev.eid, key, ev, q))
             mask = ev.mess
-            dup = ev.dup
-            clone = ev.clone
-            if dup:
+            if ev.dup:
+                dup, eid = ev.dup, ev.eid
                 for copy in range(1, dup + 1):
                     bucket.append((key + copy, line))
                     add_rec((src, recv, eat, eid, key + copy, ev, q))
                 duplicate_lines += dup
                 if skew:
                     skewed_lines += dup
-            if clone is not None:
+            if ev.clone is not None:
+                clone = ev.clone
                 crecv = clone.recv
                 since = crecv - start
                 cday = since // DAY_MS
@@ -332,16 +341,17 @@ def _process_chunk(bounds: tuple[int, int, int]) -> ChunkOutput:
                         cline, ceat = render_snowplow(clone, ctx, skew, rng)
                     else:
                         cline, ceat = render_json(clone, ctx, skew)
-                    ckey = ((since - cday * DAY_MS) << 37) | base | (clone.seq << 2)
+                    ckey = ((since % DAY_MS) << 37) | base | (clone.seq << 2)
                     cbucket, cq = slots[src][cday] or slot_of(src, cday)
-                    cbucket.append((ckey, cline.encode()))
+                    cbucket.append((ckey, cline))
                     add_rec((src, crecv, ceat, clone.eid, ckey, clone, cq))
                     if skew:
                         skewed_lines += 1
                 else:
                     mask &= ~_COLLISION
             add_opportunities(ev.opp)
-            add_injected(mask)
+            if mask:
+                add_injected(mask)
             if skew:
                 skewed_lines += 1
     parts = {}

@@ -125,7 +125,7 @@ class ChunkTruth:
         self.recs.append((src, recv, eat, eid, key, ev, q))
 
     def finish(self) -> ChunkTruth:
-        by_source: dict[str, dict[str, tuple]] = {}
+        by_source: dict[str, dict[str, tuple]] = defaultdict(dict)
         copies = []
         rejections = self.rejections
         for rec in self.recs:
@@ -134,14 +134,11 @@ class ChunkTruth:
                 rec[6][REJECTED] += 1
                 rejections[(rec[0], "missing_event_id")] += 1
                 continue
-            firsts = by_source.get(rec[0])
-            if firsts is None:
-                firsts = by_source[rec[0]] = {}
-            first = firsts.setdefault(eid, rec)
+            first = by_source[rec[0]].setdefault(eid, rec)
             if first is rec:
                 continue
             if (rec[1], rec[4]) < (first[1], first[4]):  # by receipt, then file position
-                firsts[eid] = rec
+                by_source[rec[0]][eid] = rec
                 copies.append(first)
             else:
                 copies.append(rec)
@@ -151,7 +148,7 @@ class ChunkTruth:
             ev, first = rec[5], by_source[rec[0]][rec[3]][5]
             if ev is not first and payload(ev) != payload(first):
                 q[COLLISIONS] += 1
-        by_conversation: dict[str, list[tuple]] = {}
+        by_conversation: dict[str, list[tuple]] = defaultdict(list)
         links = self.links
         alias_of = _ALIAS_BY_NAME.get
         tolerance, chat_vendor = FUTURE_TOLERANCE_MS, CHAT_VENDOR
@@ -183,11 +180,7 @@ class ChunkTruth:
                         rejections[(src, row)] += 1
                         continue
                     q[CHAT] += 1
-                    rows = by_conversation.get(row[CID])
-                    if rows is None:
-                        by_conversation[row[CID]] = [row]
-                    else:
-                        rows.append(row)
+                    by_conversation[row[CID]].append(row)
                 elif kind == "identify" and not enriched:
                     q[IDENTITY] += 1
                 else:
@@ -196,8 +189,9 @@ class ChunkTruth:
                 anon = ev.anon
                 if anon is not None and ev.uid is not None:
                     best = links.get(anon)
-                    if best is None or (eat, recv, src, eid) > best[0]:
-                        links[anon] = ((eat, recv, src, eid), ev.uid)
+                    latest = (eat, recv, src, eid)
+                    if best is None or latest > best[0]:
+                        links[anon] = (latest, ev.uid)
         for q in self.quality.values():
             q[LATENESS].sort()  # sorted runs make the merged lists quick to sort
         conversations = self.conversations
@@ -232,7 +226,7 @@ def _chat_row(src: str, recv: int, eat: int, eid: str, ev: Ev, alias: tuple) -> 
         cid = _text(cid)
         if cid is None:
             return "missing_conversation_id"
-    sender = message_id = intent = is_fallback = reason = resolved_by = rating = None
+    # (each kind's row is written out whole: cheaper than naming the fields it leaves empty)
     if canonical == "message_sent":
         sender = get("sender")
         if sender is None:
@@ -242,16 +236,25 @@ def _chat_row(src: str, recv: int, eat: int, eid: str, ev: Ev, alias: tuple) -> 
         message_id = get("message_id")
         if message_id.__class__ is not str or not message_id:
             message_id = _text(message_id)
-    elif canonical == "intent_detected":
+        return (
+            eat, recv, src, eid, canonical, cid, sender, message_id, None, None, None, None, None,
+            props, ev,
+        )  # fmt: skip
+    if canonical == "intent_detected":
         intent = get("intent")
         if intent.__class__ is not str or not intent:
             return "invalid_intent"
         flag = get("is_fallback")
         if flag is None:
             is_fallback = intent in FALLBACK_INTENTS
-        elif flag.__class__ is bool:
-            is_fallback = flag
-    elif canonical == "satisfaction_rated":
+        else:
+            is_fallback = flag if flag.__class__ is bool else None
+        return (
+            eat, recv, src, eid, canonical, cid, None, None, intent, is_fallback, None, None, None,
+            props, ev,
+        )  # fmt: skip
+    reason = resolved_by = rating = None
+    if canonical == "satisfaction_rated":
         value = get("rating")
         if value is None:
             value = get("score")
@@ -265,8 +268,8 @@ def _chat_row(src: str, recv: int, eat: int, eid: str, ev: Ev, alias: tuple) -> 
         if resolved_by != "bot" and resolved_by != "agent":
             resolved_by = None
     return (
-        eat, recv, src, eid, canonical, cid, sender, message_id, intent, is_fallback, reason,
-        resolved_by, rating, props, ev,
+        eat, recv, src, eid, canonical, cid, None, None, None, None, reason, resolved_by, rating,
+        props, ev,
     )  # fmt: skip
 
 

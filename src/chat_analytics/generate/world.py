@@ -216,15 +216,15 @@ class Ev:
     )  # fmt: skip
 
     def __init__(
-        self, at, src, kind, name, props=None, canon=None, props_json=None, vendor=None,
-        version=None, ent=None,
+        self, at, src, kind, name, props, canon=None, props_json=None, vendor=None, version=None,
+        ent=None,
     ):  # fmt: skip
         self.at = at  # event time (ms) the pipeline will compute
         self.src = src
         self.kind = kind  # track|identify|page|screen  /  unstruct|page_view|struct (Snowplow)
         self.name = name  # the name as sent (Snowplow: the Iglu schema's name)
         self.canon = canon  # canonical event this was planned as (None: not a chat event)
-        self.props = props if props is not None else {}
+        self.props = props
         self.vendor = vendor
         self.version = version
         self.ent = ent  # the Snowplow conversation entity (None: none)
@@ -280,9 +280,9 @@ UUID_BITS = (0x4 << 76) | (0xA << 60)
 def uuid_from(rng: random.Random) -> str:
     """A version-4 UUID from 128 random bits: 8-4-4-4-12 hex digits, the version and variant
     digits overwritten. (The first 10 bytes in groups of 2 less the first dash, then the last 6:
-    fewer pieces to cut than slicing the 32 digits.)"""
-    b = (rng.getrandbits(128) & UUID_MASK | UUID_BITS).to_bytes(16, "big")
-    return b[:10].hex("-", 2).replace("-", "", 1) + "-" + b[10:].hex()
+    fewer pieces to cut than slicing the 32 digits. int.to_bytes is big-endian by default.)"""
+    b = (rng.getrandbits(128) & UUID_MASK | UUID_BITS).to_bytes(16)
+    return f"{b[:10].hex('-', 2).replace('-', '', 1)}-{b[10:].hex()}"
 
 
 def hex_id(rng: random.Random, prefix: str, nbits: int = 80) -> str:
@@ -500,7 +500,7 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
         return ev
 
     def user_message(at: int, text: str) -> str:
-        mid = "msg_" + getrandbits(80).to_bytes(10, "big").hex()
+        mid = "msg_" + getrandbits(80).to_bytes(10).hex()
         size = len(text)
         props = {
             "conversation_id": cid, "message_id": mid, "sender": "user", "message_length": size,
@@ -518,7 +518,7 @@ def expand(conv: Conversation, cfg: GeneratorConfig, rng: random.Random) -> list
         return mid
 
     def bot_message(at: int, text: str, sender: str = "bot") -> None:
-        mid = "msg_" + getrandbits(80).to_bytes(10, "big").hex()
+        mid = "msg_" + getrandbits(80).to_bytes(10).hex()
         size = len(text)
         props = {"message_id": mid, "sender": sender, "message_length": size}
         props_json = f'{{"message_id":"{mid}","sender":"{sender}","message_length":{size}}}'
