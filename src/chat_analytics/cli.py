@@ -28,7 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line. With ``command``, only that command's module is imported (the others
+    are listed by name), so a command does not pay for loading every other stage."""
     parser = argparse.ArgumentParser(
         prog="chat-analytics",
         description="Chatbot conversation analytics on dbt + DuckDB.",
@@ -36,15 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
+        if command is not None and name != command:
+            sub.add_parser(name, help=help_text)
+            continue
         module = importlib.import_module(module_name)
-        command = sub.add_parser(name, help=help_text, description=module.__doc__)
-        module.add_arguments(command)
-        command.set_defaults(_run=module.run)
+        stage = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(stage)
+        stage.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    named = [word for word in argv if not word.startswith("-")][:1]
+    parser = build_parser(named[0] if named and named[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)

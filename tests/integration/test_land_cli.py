@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import os
 import subprocess
+import sys
 
 GOOD = b'{"type":"track","messageId":"m-1"}\n{"type":"track","messageId":"m-2"}\n'
 
@@ -117,3 +118,26 @@ def test_the_database_defaults_to_the_warehouse_folder_which_is_created(tmp_path
     result = tools.land([tmp_path / "out"], nested, tmp_path)
     assert result.returncode == 0, tools.describe(result)
     assert nested.exists()
+
+
+def test_land_loads_only_its_own_stage(tmp_path):
+    script = (
+        "import sys\n"
+        "from chat_analytics import cli\n"
+        "try:\n"
+        "    cli.main(['land', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(name.split('.')[1] for name in sys.modules"
+        " if name.startswith('chat_analytics.') and name.count('.') == 1))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.strip().splitlines()[-1].strip("[]").replace("'", "").split(", "))
+    assert "land" in loaded
+    assert not loaded & {"generate", "publish", "nightly", "report", "dashboard", "demo"}

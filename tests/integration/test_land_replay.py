@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import shutil
 
@@ -132,3 +133,44 @@ def test_two_copies_in_one_run_land_once_and_load_ids_follow_file_order(tmp_path
     assert [row["load_id"] for row in loads] == list(range(1, 7))
     assert [row["landed_rows"] for row in loads] == [50 * day for day in range(1, 7)]
     assert "2026-03-07.jsonl" in result.stdout and "already landed (load 3)" in result.stdout
+
+
+def test_loads_record_the_hash_and_size_of_the_stored_bytes(tmp_path, exports, tools):
+    # Files whose size no other file of their source has are hashed while they land; files of
+    # equal size are hashed first (they could be copies): both record the same kind of hash.
+    twins = [json_lines("t1", 12), json_lines("t2", 12)]
+    assert len(twins[0]) == len(twins[1]) and twins[0] != twins[1]
+    for number, data in enumerate(twins, start=1):
+        (exports / "rudderstack" / f"2026-03-0{number + 1}.jsonl").write_bytes(data)
+    db = tmp_path / "warehouse.duckdb"
+    result = tools.land([exports], db, tmp_path)
+    assert result.returncode == 0, tools.describe(result)
+    stored = {
+        str(path): path.read_bytes()
+        for path in exports.rglob("*")
+        if path.is_file() and path.parent.name != "_truth"
+    }
+    loads = tools.query(db, "select path, content_hash, bytes from raw.loads")
+    assert {row["path"]: (row["content_hash"], row["bytes"]) for row in loads} == {
+        path: (hashlib.sha256(data).hexdigest(), len(data)) for path, data in stored.items()
+    }
+
+
+def test_a_file_of_the_size_of_a_landed_file_lands_unless_it_is_a_copy(tmp_path, tools):
+    folder = tmp_path / "out" / "segment"
+    folder.mkdir(parents=True)
+    first, other = json_lines("a1", 20), json_lines("b1", 20)
+    assert len(first) == len(other) and first != other
+    (folder / "2026-03-01.jsonl").write_bytes(first)
+    db = tmp_path / "warehouse.duckdb"
+    assert tools.land([tmp_path / "out"], db, tmp_path).returncode == 0
+    (folder / "2026-03-02.jsonl").write_bytes(other)  # same size, other content: new
+    (folder / "2026-03-03.jsonl").write_bytes(first)  # a copy of the landed file
+    result = tools.land([tmp_path / "out"], db, tmp_path)
+    assert result.returncode == 0, tools.describe(result)
+    loads = tools.query(db, "select load_id, path, landed_rows from raw.loads order by load_id")
+    assert [(row["load_id"], row["path"].rsplit("/", 1)[1]) for row in loads] == [
+        (1, "2026-03-01.jsonl"),
+        (2, "2026-03-02.jsonl"),
+    ]
+    assert "already landed (load 1)" in result.stdout

@@ -9,7 +9,14 @@ import json
 
 import pytest
 
-from chat_analytics.land.reader import blocks, file_digest, prefetched, read_chunks, read_lines
+from chat_analytics.land.reader import (
+    Digest,
+    blocks,
+    file_digest,
+    prefetched,
+    read_chunks,
+    read_lines,
+)
 
 
 def reference_lines(data: bytes) -> list[bytes]:
@@ -164,6 +171,36 @@ def test_file_digest_is_sha256_of_the_stored_bytes(tmp_path):
     data = gzip.compress(b'{"a":1}\n')
     path.write_bytes(data)
     assert file_digest(path) == (hashlib.sha256(data).hexdigest(), len(data))
+
+
+DIGEST_SAMPLES = {
+    "plain": b'{"a":1}\n{"b":2}\n' * 3000 + b'{"c":3}',
+    "empty": b"",
+    "gzip, two members": gzip.compress(b'{"a":1}\n' * 2000) + gzip.compress(b'{"b":2}\n' * 7),
+    "gzip, bytes after the last member": gzip.compress(b'{"a":1}\n' * 2000) + b"\0" * 9,
+}
+
+
+@pytest.mark.parametrize("name", list(DIGEST_SAMPLES))
+def test_the_digest_taken_while_reading_is_that_of_the_stored_bytes(tmp_path, name):
+    stored = DIGEST_SAMPLES[name]
+    path = tmp_path / ("export.jsonl.gz" if "gzip" in name else "export.jsonl")
+    path.write_bytes(stored)
+    digest = Digest()
+    lines = sum(chunk.line_count for chunk in read_chunks(path, block_bytes=4096, digest=digest))
+    assert (digest.hexdigest(), digest.size) == (hashlib.sha256(stored).hexdigest(), len(stored))
+    assert lines == len(reference_lines(gzip.decompress(stored) if "gzip" in name else stored))
+
+
+def test_a_digest_is_not_given_before_the_file_is_read_to_its_end(tmp_path):
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b'{"a":1}\n' * 5000)
+    digest = Digest()
+    chunks = read_chunks(path, block_bytes=4096, digest=digest)
+    next(chunks)
+    with pytest.raises(ValueError, match="not read to its end"):
+        digest.hexdigest()
+    chunks.close()
 
 
 def test_prefetched_keeps_order_and_passes_on_errors():

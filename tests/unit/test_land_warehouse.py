@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import duckdb
 import pytest
 
 from chat_analytics.land.discover import ExportFile
-from chat_analytics.land.reader import read_chunks, read_lines
+from chat_analytics.land.reader import Digest, read_chunks, read_lines
 from chat_analytics.land.warehouse import (
     SOURCE_SQL,
+    AlreadyLanded,
     LandingInconsistent,
     connect,
     land_file,
@@ -63,6 +65,27 @@ def test_a_failure_mid_file_rolls_the_whole_file_back(tmp_path):
 
     counts = land_file(con, export, "hash", 1, read_chunks(path, json_lines=True))
     assert (counts.load_id, counts.lines, counts.landed_rows) == (1, 5000, 5000)
+    con.close()
+
+
+def test_a_file_digested_while_it_lands_is_not_landed_twice(tmp_path):
+    path = tmp_path / "segment" / "x.jsonl"
+    path.parent.mkdir()
+    data = b'{"type":"track","messageId":"m"}\n' * 3000
+    path.write_bytes(data)
+    con = connect(tmp_path / "w.duckdb")
+    export = ExportFile(path, "segment")
+    digest = Digest()
+    counts = land_file(con, export, digest, 0, read_chunks(path, json_lines=True, digest=digest))
+    row = con.execute("select content_hash, bytes from raw.loads").fetchone()
+    assert row == (hashlib.sha256(data).hexdigest(), len(data)) and counts.landed_rows == 3000
+
+    again = Digest()
+    with pytest.raises(AlreadyLanded) as raised:
+        land_file(con, export, again, 0, read_chunks(path, json_lines=True, digest=again))
+    assert raised.value.load_id == counts.load_id
+    assert con.execute("select count(*) from raw.segment_events").fetchone() == (3000,)
+    assert con.execute("select count(*) from raw.loads").fetchone() == (1,)
     con.close()
 
 

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 import zlib
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from chat_analytics.formats import SNOWPLOW_FIELD_COUNT, SOURCES
 from chat_analytics.land.discover import ExportFile, discover
 from chat_analytics.land.reader import (
     DEFAULT_BLOCK_BYTES,
+    Digest,
     file_digest,
     prefetched,
     read_chunks,
@@ -46,7 +48,14 @@ from chat_analytics.land.report import (
     Progress,
     summary_table,
 )
-from chat_analytics.land.warehouse import connect, land_file, landed_load, next_load_id
+from chat_analytics.land.warehouse import (
+    AlreadyLanded,
+    connect,
+    land_file,
+    landed_load,
+    landed_sizes,
+    next_load_id,
+)
 
 __all__ = ["FileResult", "LandingResult", "add_arguments", "land_paths", "run"]
 
@@ -123,8 +132,11 @@ def land_paths(
     each in its own transaction on its own connection, and DuckDB runs each file's INSERT on
     one thread: the INSERT reads one stream of lines, and a second thread on it only waits for
     the first (and costs CPU doing so), so files side by side are what put a machine's cores
-    to work. Files are hashed side by side too. Load ids follow the order of the files; the
-    database is locked for the whole run, so nothing reads it before every file has committed.
+    to work. A file is read once: its SHA-256 is taken while it lands, unless a landed file of
+    its source, or another file of this run, has the same size, when it is hashed first (side
+    by side with the others) to tell whether it is new. Load ids follow the order of the files;
+    the database is locked for the whole run, so nothing reads it before every file has
+    committed.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -163,7 +175,7 @@ def land_paths(
 class _Planned:
     index: int
     export: ExportFile
-    content_hash: str
+    content_hash: str | None  # None: a size no other file has; hashed while it lands
     size: int
     load_id: int = 0
     same_as: int | None = None  # index of an earlier file of this run with the same content
@@ -179,14 +191,38 @@ def _digest(export: ExportFile) -> tuple[str, int] | BaseException:
 def _plan(
     con, files: list[ExportFile], results: dict[int, FileResult], workers: int
 ) -> list[_Planned]:
-    """Hash every file (``workers`` at a time: hashing releases the GIL); settle those already
-    landed or unreadable; number the rest."""
+    """Settle the files already landed or unreadable and number the rest.
+
+    Equal content means equal size, so only a file that shares its (source, size) with a landed
+    file or with another file of this run can be a copy: those are hashed here (``workers`` at
+    a time: hashing releases the GIL); any other file is new, and is hashed while it lands.
+    """
     plan: list[_Planned] = []
     first_of: dict[tuple[str, str], int] = {}
     next_id = next_load_id(con)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="land-hash") as pool:
-        digests = list(pool.map(_digest, files))
+    sizes: dict[int, int] = {}
     for index, export in enumerate(files):
+        try:
+            sizes[index] = export.path.stat().st_size
+        except OSError as exc:
+            results[index] = FileResult(export.path, export.source, FAILED, error=_describe(exc))
+    landed = landed_sizes(con)
+    in_run = Counter((files[index].source, size) for index, size in sizes.items())
+    suspects = [
+        index
+        for index, size in sizes.items()
+        if (files[index].source, size) in landed or in_run[files[index].source, size] > 1
+    ]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="land-hash") as pool:
+        digests = dict(zip(suspects, pool.map(_digest, [files[i] for i in suspects]), strict=True))
+    for index, export in enumerate(files):
+        if index in results:
+            continue
+        if index not in digests:
+            item = _Planned(index, export, None, sizes[index], load_id=next_id)
+            next_id += 1
+            plan.append(item)
+            continue
         digest = digests[index]
         if isinstance(digest, BaseException):
             results[index] = FileResult(export.path, export.source, FAILED, error=_describe(digest))
@@ -277,26 +313,30 @@ def _land_one(
     progress.start_file(export.path)
     json_lines = export.source != "snowplow"
     field_count = None if json_lines else SNOWPLOW_FIELD_COUNT
-
-    def chunks():
-        return read_chunks(
-            export.path, json_lines=json_lines, field_count=field_count, block_bytes=block_bytes
-        )
-
+    digest = Digest() if item.content_hash is None else None
+    chunks = read_chunks(
+        export.path,
+        json_lines=json_lines,
+        field_count=field_count,
+        block_bytes=block_bytes,
+        digest=digest,
+    )
     con = cursors.open()
     try:
         counts = land_file(
             con,
             export,
-            item.content_hash,
+            item.content_hash or digest,
             item.size,
-            prefetched(chunks()),
+            prefetched(chunks),
             lambda chunk: progress.advance(chunk.line_count, chunk.bytes_read),
             reread=lambda numbers: read_lines(export.path, numbers, block_bytes=block_bytes),
             load_id=item.load_id,
         )
     except UNREADABLE as exc:
         result = FileResult(export.path, export.source, FAILED, error=_describe(exc))
+    except AlreadyLanded as exc:  # changed since it was planned, into a copy of a landed file
+        result = FileResult(export.path, export.source, ALREADY_LANDED, load_id=exc.load_id)
     else:
         result = FileResult(
             export.path,

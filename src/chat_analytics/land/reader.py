@@ -19,10 +19,12 @@ from __future__ import annotations
 import array
 import gzip
 import hashlib
+import io
 import json
 import queue
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -35,6 +37,7 @@ CHUNK_SCHEMA = pa.schema([("line_number", pa.int64()), ("line", pa.string())])
 _EMPTY_CHUNK = CHUNK_SCHEMA.empty_table()
 SHORT_LINE = 16  # bytes: a line this short (`{}`, `null`, ...) is looked at one by one
 GZIP_MAGIC = b"\x1f\x8b"
+_DIGEST_PIECE = 1 << 20
 
 # A superset of the places where DuckDB's JSON parser (yyjson with trailing commas and
 # inf/nan allowed) is more lenient than RFC 8259: a comma before a closing bracket, and a
@@ -89,6 +92,54 @@ def file_digest(path: Path) -> tuple[str, int]:
         digest = hashlib.file_digest(handle, "sha256")
         size = handle.tell()
     return digest.hexdigest(), size
+
+
+class Digest:
+    """The SHA-256 and size of a file's stored bytes (as :func:`file_digest` gives them), taken
+    while :func:`read_chunks` reads the file, so that a file is read once, not twice."""
+
+    def __init__(self) -> None:
+        self._sha256 = hashlib.sha256()
+        self.size = 0
+        self.complete = False  # every stored byte has been seen
+
+    def update(self, data) -> None:
+        self._sha256.update(data)  # releases the GIL for all but tiny updates
+        self.size += len(data)
+
+    def hexdigest(self) -> str:
+        if not self.complete:
+            raise ValueError("the file was not read to its end")
+        return self._sha256.hexdigest()
+
+
+class _Digesting(io.RawIOBase):
+    """A raw file that passes every byte read through a :class:`Digest`."""
+
+    def __init__(self, raw: BinaryIO, digest: Digest) -> None:
+        self.raw = raw
+        self.digest = digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        # At most a piece at a time, digested while it is still in the CPU's cache.
+        view = memoryview(buffer)[:_DIGEST_PIECE]
+        count = self.raw.readinto(view)
+        if count:
+            self.digest.update(view[:count])
+        return count
+
+    def drain(self) -> None:
+        """Digest what was not read yet (bytes after the last gzip member)."""
+        while block := self.raw.read(1 << 20):
+            self.digest.update(block)
+        self.digest.complete = True
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 def is_gzip(path: Path) -> bool:
@@ -327,18 +378,30 @@ def read_chunks(
     json_lines: bool = False,
     field_count: int | None = None,
     block_bytes: int = DEFAULT_BLOCK_BYTES,
+    digest: Digest | None = None,
 ) -> Iterator[Chunk]:
     """The file's lines as chunks, in order; memory stays near a few ``block_bytes``.
 
     ``json_lines``: set aside the lines that are not strict JSON (see the module doc).
     ``field_count``: keep apart the lines without that many tab-separated fields.
+    ``digest``: digest the file's stored bytes on the way; it is complete once the last chunk
+    has been taken.
     """
     next_line = 1
-    with open_export(path) as handle:
+    with ExitStack() as opened:
+        raw = None
+        if digest is None:
+            handle = opened.enter_context(open_export(path))
+        else:
+            raw = opened.enter_context(_Digesting(open(path, "rb", buffering=0), digest))
+            packed = is_gzip(path)
+            handle = opened.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")) if packed else raw
         for block in blocks(handle, block_bytes):
             chunk = _chunk(block, next_line, block[-1:] == b"\n", json_lines, field_count)
             next_line += chunk.line_count
             yield chunk
+        if raw is not None:
+            raw.drain()
 
 
 def read_lines(

@@ -32,7 +32,7 @@ from chat_analytics.formats import (
     SNOWPLOW_FIELDS,
 )
 from chat_analytics.land.discover import ExportFile
-from chat_analytics.land.reader import CHUNK_SCHEMA, Chunk, Rejected
+from chat_analytics.land.reader import CHUNK_SCHEMA, Chunk, Digest, Rejected
 from chat_analytics.raw_schema import (
     EVENT_TABLES,
     RAW_SCHEMA,
@@ -49,6 +49,15 @@ class LandingInconsistent(ChatAnalyticsError):
     """A file's line accounting did not add up; its transaction was rolled back."""
 
     exit_code = 1
+
+
+class AlreadyLanded(Exception):
+    """A file digested while it landed turned out to have the content of an earlier load; its
+    transaction was rolled back."""
+
+    def __init__(self, load_id: int) -> None:
+        super().__init__(f"already landed as load {load_id}")
+        self.load_id = load_id
 
 
 def utc_now() -> datetime:
@@ -215,6 +224,15 @@ def landed_load(con: duckdb.DuckDBPyConnection, source: str, content_hash: str) 
     return None if row is None or row[0] is None else int(row[0])
 
 
+def landed_sizes(con: duckdb.DuckDBPyConnection) -> set[tuple[str, int]]:
+    """The (source, stored size) of every landed file: a file whose pair is not among them
+    cannot have the content of one of them."""
+    rows = con.execute(
+        f"select distinct source, bytes from {RAW_SCHEMA}.loads where status = ?", [LOADED]
+    ).fetchall()
+    return {(source, int(size)) for source, size in rows}
+
+
 def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(
         con.execute(f"select coalesce(max(load_id), 0) + 1 from {RAW_SCHEMA}.loads").fetchone()[0]
@@ -278,7 +296,7 @@ class _Feed:
 def land_file(
     con: duckdb.DuckDBPyConnection,
     export: ExportFile,
-    content_hash: str,
+    content_hash: str | Digest,
     size: int,
     chunks: Iterable[Chunk],
     on_chunk: Callable[[Chunk], None] = lambda chunk: None,
@@ -294,6 +312,11 @@ def land_file(
     ``(number, bytes)`` of those lines, as :func:`~chat_analytics.land.reader.read_lines` gives
     them; needed only when the INSERT left lines out, which the reader's screening makes rare).
     ``load_id`` defaults to one more than the largest in ``raw.loads``.
+
+    ``content_hash`` is the file's SHA-256, or a :class:`~chat_analytics.land.reader.Digest`
+    that ``chunks`` fill while they read the file (its size then replaces ``size``); a file
+    whose digest matches a landed load of its source is not landed after all:
+    :class:`AlreadyLanded` is raised and nothing of it is kept.
     """
     sql = SOURCE_SQL[export.source]
     started_at = utc_now()
@@ -327,6 +350,11 @@ def land_file(
             _land_left_out(con, sql, reread, params, export, counts, feed.lines)
         counts.lines = feed.lines
         counts.bytes_read = feed.bytes_read
+        if isinstance(content_hash, Digest):
+            content_hash, size = content_hash.hexdigest(), content_hash.size
+            prior = landed_load(con, export.source, content_hash)
+            if prior is not None:
+                raise AlreadyLanded(prior)
         if counts.landed_rows + counts.rejected_lines != counts.lines:
             raise LandingInconsistent(
                 f"{export.path}: {counts.lines} lines read but {counts.landed_rows} rows landed"
