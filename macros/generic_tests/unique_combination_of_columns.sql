@@ -1,15 +1,37 @@
 {#- Fails with one row per combination of `combination_of_columns` that occurs more than once
-    (the grain test of a model whose primary key spans several columns). -#}
-{% test unique_combination_of_columns(model, combination_of_columns) -%}
+    (the grain test of a model whose primary key spans several columns; NULLs count as a value).
+
+    With `changed_rows` (a condition naming `__last_passed_at__`, see test_watermarks.sql) only
+    the combinations found among the rows written since the test last passed are checked, each
+    against the whole table: a duplicate needs at least one row written since then, because the
+    rows before were unique when the test passed. -#}
+{% test unique_combination_of_columns(model, combination_of_columns, changed_rows=none) -%}
 
 with
 
+{% if changed_rows -%}
+changed_combinations as (
+    select distinct {{ combination_of_columns | join(', ') }}
+    from {{ model }}
+    where {{ changed_rows | replace('__last_passed_at__', last_passed_at()) }}
+),
+
+{% endif -%}
 duplicated_combinations as (
     select
-        {{ combination_of_columns | join(',\n        ') }},
+        {%- for column in combination_of_columns %}
+        tested.{{ column }},
+        {%- endfor %}
         count(*) as occurrences
-    from {{ model }}
-    group by {{ combination_of_columns | join(', ') }}
+    from {{ model }} as tested
+    {%- if changed_rows %}
+    inner join changed_combinations as changed
+        on
+        {%- for column in combination_of_columns %}
+            {{ "and " if not loop.first }}tested.{{ column }} is not distinct from changed.{{ column }}
+        {%- endfor %}
+    {%- endif %}
+    group by {% for column in combination_of_columns %}tested.{{ column }}{{ ", " if not loop.last }}{% endfor %}
     having count(*) > 1
 )
 

@@ -90,6 +90,46 @@ def models_without_primary_key_test(manifest: dict) -> list[str]:
     return sorted(out)
 
 
+SCOPE = " > __last_passed_at__"
+UNIQUENESS_TESTS = ("unique", "unique_combination_of_columns")
+
+
+def columns_under_test(manifest: dict, test: dict) -> list[str]:
+    """Documented columns of the model or source a generic test tests (its `model` argument;
+    a relationships test also depends on the parent it points to)."""
+    tested = str(((test.get("test_metadata") or {}).get("kwargs") or {}).get("model", ""))
+    candidates = test["depends_on"]["nodes"]
+    for uid in candidates:
+        if len(candidates) == 1 or f"'{uid.rsplit('.', 1)[-1]}'" in tested:
+            found = manifest["nodes"].get(uid) or manifest["sources"].get(uid) or {}
+            return list(found.get("columns", {}))
+    return []
+
+
+def misscoped_tests(manifest: dict) -> list[str]:
+    """Data tests scoped to the rows written since they last passed (DECISIONLOG D35) that would
+    miss something: a uniqueness test scoped with `where` (it would compare the new rows only
+    with each other), or a scope whose marker is not a documented column of what is tested."""
+    out = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or node["package_name"] != PACKAGE:
+            continue
+        metadata = node.get("test_metadata") or {}
+        name = metadata.get("name", "")
+        where = (node.get("config") or {}).get("where") or ""
+        changed_rows = (metadata.get("kwargs") or {}).get("changed_rows") or ""
+        if "__last_passed_at__" in where and name in UNIQUENESS_TESTS:
+            out.append(f"{node['name']}: a uniqueness test scoped with where")
+        for condition in (where, changed_rows):
+            if "__last_passed_at__" not in condition:
+                continue
+            marker = condition.split(SCOPE)[0].strip() if SCOPE in condition else None
+            columns = {c.lower() for c in columns_under_test(manifest, node)}
+            if marker is None or marker.lower() not in columns:
+                out.append(f"{node['name']}: scope {condition!r} names no column of its model")
+    return sorted(out)
+
+
 def sources_without_freshness(manifest: dict) -> list[str]:
     out = []
     for source in manifest["sources"].values():
@@ -176,6 +216,18 @@ def test_every_model_has_a_primary_key_test(manifest):
     assert_none(models_without_primary_key_test(manifest), "models without a primary-key test")
 
 
+def test_scoped_tests_cannot_miss_rows(manifest):
+    scoped = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test"
+        and "__last_passed_at__"
+        in str((n.get("config") or {}).get("where")) + str(n.get("test_metadata"))
+    ]
+    assert len(scoped) > 50, "the event models' tests are not scoped"
+    assert_none(misscoped_tests(manifest), "data tests scoped wrongly")
+
+
 def test_every_source_has_freshness(manifest):
     assert any(s["package_name"] == PACKAGE for s in manifest["sources"].values()), "no sources"
     assert_none(sources_without_freshness(manifest), "sources without freshness")
@@ -217,13 +269,14 @@ def fake_model(name, path, schema, *, description="d", columns=None, enforced=Fa
     return f"model.{PACKAGE}.{name}", node
 
 
-def fake_test(name, model, column):
+def fake_test(name, model, column, where=None, **kwargs):
     uid = f"test.{PACKAGE}.{name}_{model}_{column}"
     node = {
         "resource_type": "test",
         "package_name": PACKAGE,
         "name": f"{name}_{model}_{column}",
-        "test_metadata": {"name": name, "kwargs": {"column_name": column}},
+        "config": {"where": where},
+        "test_metadata": {"name": name, "kwargs": {"column_name": column, **kwargs}},
         "attached_node": f"model.{PACKAGE}.{model}",
         "column_name": column,
         "depends_on": {"nodes": [f"model.{PACKAGE}.{model}"], "macros": []},
@@ -259,6 +312,15 @@ def test_checks_can_fail():
             fake_test("unique", "stg_a__events", "event_id"),
             fake_test("not_null", "stg_a__events", "event_id"),
             fake_test("unique", "fct_conversations", "conversation_id"),
+            fake_test("unique", "stg_a__events", "x", where="event_id > __last_passed_at__"),
+            fake_test("not_null", "stg_a__events", "y", where="written_at > __last_passed_at__"),
+            fake_test("not_null", "stg_a__events", "z", where="event_id > __last_passed_at__"),
+            fake_test(
+                "unique_combination_of_columns",
+                "stg_a__events",
+                "w",
+                changed_rows="nowhere > __last_passed_at__",
+            ),
         ]
     )
     fake = {
@@ -283,5 +345,12 @@ def test_checks_can_fail():
     assert marts_without_enforced_contract(fake) == ["fct_conversations"]
     assert source_calls_outside_staging(fake) == ["models/marts/fct_conversations.sql"]
     assert staging_models_on_staging_models(fake) == ["stg_b__events -> stg_a__events"]
+    assert misscoped_tests(fake) == [
+        "not_null_stg_a__events_y: scope 'written_at > __last_passed_at__' names no column of"
+        " its model",
+        "unique_combination_of_columns_stg_a__events_w: scope 'nowhere > __last_passed_at__'"
+        " names no column of its model",
+        "unique_stg_a__events_x: a uniqueness test scoped with where",
+    ]
     assert "dim_users" in missing_spec_marts(fake)
     assert "fct_conversations" not in missing_spec_marts(fake)

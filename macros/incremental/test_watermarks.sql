@@ -1,0 +1,89 @@
+{#- Data tests that check only the rows written since they last passed (DECISIONLOG D35).
+
+    A test opts in with a `where` config that compares a model's own write marker
+    (`classified_at` in staging, `reassembled_at` in the conversation models: the start of the
+    build that wrote the row) with the placeholder `__last_passed_at__`. The placeholder becomes
+    the start of the last dbt invocation in which this very test passed, as recorded in
+    `intermediate.test_watermarks` by the on-run-end hook; a test that has never passed (new,
+    renamed, its arguments changed, or failing since) checks every row. A failure is therefore
+    never forgotten: the rows it saw stay in scope until the test passes over them. -#}
+
+{% macro test_watermarks_relation() -%}
+    {{ return(api.Relation.create(
+        database=target.database,
+        schema='intermediate',
+        identifier='test_watermarks'
+    )) }}
+{%- endmacro %}
+
+
+{#- on-run-start: the table, created once. -#}
+{% macro create_test_watermarks() -%}
+    {%- set relation = test_watermarks_relation() -%}
+    create schema if not exists {{ relation.without_identifier() }};
+    create table if not exists {{ relation }} (
+        test_name {{ dbt.type_string() }} primary key,
+        passed_at {{ dbt.type_timestamp() }} not null
+    )
+{%- endmacro %}
+
+
+{#- on-run-end: every data test that passed in this invocation has checked every row written up
+    to the invocation's start. Tests that warned, failed, errored or were skipped keep their old
+    watermark. -#}
+{% macro record_passed_tests(results) -%}
+    {%- set passed = [] -%}
+    {%- for result in results -%}
+        {%- if result.node.resource_type == 'test' and result.status == 'pass' -%}
+            {%- do passed.append(result.node.alias) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if execute and passed -%}
+        {%- set relation = test_watermarks_relation() -%}
+        insert or replace into {{ relation }} (test_name, passed_at) values
+        {%- for name in passed %}
+            ('{{ name }}', {{ build_started_at() }}){{ "," if not loop.last }}
+        {%- endfor %}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The start of the last invocation in which the test being rendered passed, as a timestamp
+    literal (the epoch when it never did, when the table does not exist yet, and while dbt
+    parses). -#}
+{% macro last_passed_at() -%}
+    {%- set epoch = "cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- if not execute -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {%- set table = test_watermarks_relation() -%}
+    {%- if adapter.get_relation(table.database, table.schema, table.identifier) is none -%}
+        {{ return(epoch) }}  {#- e.g. `dbt compile` of a new warehouse: no hook has run yet -#}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select cast(passed_at as " ~ dbt.type_string() ~ ") from "
+        ~ test_watermarks_relation()
+        ~ " where test_name = '" ~ this.identifier ~ "'"
+    ) -%}
+    {%- if found.rows | length > 0 -%}
+        {{ return("cast('" ~ found.rows[0][0] ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+    {%- endif -%}
+    {{ return(epoch) }}
+{%- endmacro %}
+
+
+{#- dbt wraps the relation of every generic test in this macro; here the `where` config may name
+    `__last_passed_at__` (see above). Otherwise as dbt's own. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where and '__last_passed_at__' in where -%}
+        {%- set where = where | replace('__last_passed_at__', last_passed_at()) -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}

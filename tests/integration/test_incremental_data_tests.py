@@ -1,0 +1,217 @@
+"""Data tests on incremental models check the rows written since they last passed (D35).
+
+A small generated world is built once (every data test passes and is recorded in
+`intermediate.test_watermarks`), then one more arrival day is landed and its models built. The
+tests below break rows on purpose with SQL and check that the scoped data tests
+
+* record the start of the invocation they passed in (the same instant the build stamped on the
+  rows it wrote as `classified_at`),
+* catch a broken row written since they last passed, and keep catching it in later builds that
+  bring nothing new, until it is fixed (a failure is never forgotten),
+* catch a duplicate key between a row written since the last pass and an older row, and
+* put the watermark into the compiled SQL as a literal.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SALT = "scoped-tests-salt"
+UNIONED_EXPRESSION = "expression_is_true_int_events_unioned"
+DATA_TESTS = ["--exclude-resource-type", "unit_test"]
+
+
+def _check(result: subprocess.CompletedProcess, tools) -> None:
+    assert result.returncode == 0, tools.describe(result)
+
+
+def _results(tmp: Path) -> dict[str, str]:
+    """Status of every test of the last dbt command, by test name (its alias)."""
+    run = json.loads((tmp / "target" / "run_results.json").read_text())
+    manifest = json.loads((tmp / "target" / "manifest.json").read_text())
+    statuses = {}
+    for result in run["results"]:
+        node = manifest["nodes"].get(result["unique_id"])
+        if node and node["resource_type"] == "test":
+            statuses[node["alias"]] = result["status"]
+    return statuses
+
+
+def _alias(tmp: Path, model: str, test: str, text: str = "") -> str:
+    """The alias of the one data test `test` on `model` whose compiled SQL contains `text`."""
+    manifest = json.loads((tmp / "target" / "manifest.json").read_text())
+    found = []
+    for node in manifest["nodes"].values():
+        metadata = node.get("test_metadata") or {}
+        if node["resource_type"] != "test" or metadata.get("name") != test:
+            continue
+        if not any(d.endswith(f".{model}") for d in node["depends_on"]["nodes"]):
+            continue
+        if text in json.dumps(metadata.get("kwargs", {})):
+            found.append(node["alias"])
+    assert len(found) == 1, (model, test, text, found)
+    return found[0]
+
+
+def _text(tools, db: Path, instant) -> str:
+    """A timestamp as DuckDB writes it as text (as the macro reads the watermark)."""
+    return tools.query(db, "select cast(? as varchar) as t", [instant])[0]["t"]
+
+
+def _execute(db: Path, sql: str) -> None:
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(sql)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, tools):
+    """Four arrival days landed and built with every data test; the fifth landed and run. The
+    tests that break a row repair it before they end."""
+    tmp_path = tmp_path_factory.mktemp("scoped-tests")
+    out, db = tmp_path / "exports", tmp_path / "warehouse.duckdb"
+    generated = subprocess.run(
+        [
+            str(tools.REPO / ".venv" / "bin" / "chat-analytics"),
+            "generate",
+            "--out",
+            str(out),
+            "--seed",
+            "11",
+            "--days",
+            "5",
+            "--conversations-per-day",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    _check(generated, tools)
+    by_day: dict[str, list[Path]] = defaultdict(list)
+    for path in sorted(out.glob("*/*.*")):
+        if path.parent.name != "_truth":
+            by_day[path.name.split(".")[0]].append(path)
+    days = sorted(by_day)
+    _check(tools.land([p for d in days[:-1] for p in by_day[d]], db, tmp_path), tools)
+    _check(tools.run_dbt(["seed"], db, tmp_path, salt=SALT), tools)
+    _check(tools.run_dbt(["build", *DATA_TESTS], db, tmp_path, salt=SALT), tools)
+    first = tools.query(
+        db,
+        "select max(classified_at) as built_at from intermediate.int_events_unioned",
+    )[0]["built_at"]
+    passed = {
+        r["test_name"]: r["passed_at"]
+        for r in tools.query(db, "select * from intermediate.test_watermarks")
+    }
+    statuses = _results(tmp_path)
+    _check(tools.land(by_day[days[-1]], db, tmp_path), tools)
+    _check(tools.run_dbt(["run"], db, tmp_path, salt=SALT), tools)
+    return tmp_path, db, first, passed, statuses
+
+
+def test_every_passing_test_records_the_start_of_its_build(built):
+    _, _, first_build, passed, statuses = built
+    assert statuses and all(s == "pass" for s in statuses.values()), statuses
+    # every data test of the build passed, and each one's watermark is the build's start: the
+    # instant stamped on the rows the build classified
+    assert set(passed) == set(statuses)
+    assert set(passed.values()) == {first_build}
+
+
+def test_the_watermark_is_a_literal_in_the_compiled_sql(built, tools):
+    tmp, db, first_build, _, _ = built
+    # compiled for execution (the watermarks are read), not run: nothing passes, nothing moves
+    _check(
+        tools.run_dbt(
+            ["compile", "--select", "int_events_unioned,resource_type:test"], db, tmp, salt=SALT
+        ),
+        tools,
+    )
+    alias = _alias(tmp, "int_events_unioned", "unique_combination_of_columns", "line_number")
+    (compiled,) = [p for p in (tmp / "target" / "compiled").rglob(f"{alias}.sql")]
+    literal = f"cast('{_text(tools, db, first_build)}' as timestamp)"
+    assert f"classified_at > {literal}" in compiled.read_text()
+
+
+def test_a_broken_row_fails_until_it_is_fixed(built, tools):
+    tmp, db, first_build, _, _ = built
+    # a chat row classified by the last run (after the tests last passed), given a rejection
+    # reason: int_events_unioned's "(event_class = 'rejected') = (rejection_reason is not null)"
+    broken = tools.query(
+        db,
+        "select load_id, line_number from staging.stg_segment__events "
+        "where event_class = 'chat' and classified_at > ? order by load_id, line_number limit 1",
+        [first_build],
+    )[0]
+    _execute(
+        db,
+        "update staging.stg_segment__events set rejection_reason = 'missing_event_id' "
+        f"where load_id = {broken['load_id']} and line_number = {broken['line_number']}",
+    )
+    alias = _alias(tmp, "int_events_unioned", "expression_is_true", "rejection_reason is not null")
+    for command in (["test", *DATA_TESTS], ["build", *DATA_TESTS], ["build", *DATA_TESTS]):
+        result = tools.run_dbt(command, db, tmp, salt=SALT)
+        assert result.returncode != 0, tools.describe(result)
+        assert _results(tmp)[alias] == "fail", command
+        # the failing test keeps the watermark of its last pass
+        kept = tools.query(
+            db, "select passed_at from intermediate.test_watermarks where test_name = ?", [alias]
+        )
+        assert kept == [{"passed_at": first_build}]
+    _execute(
+        db,
+        "update staging.stg_segment__events set rejection_reason = null "
+        f"where load_id = {broken['load_id']} and line_number = {broken['line_number']}",
+    )
+    _check(tools.run_dbt(["test", *DATA_TESTS], db, tmp, salt=SALT), tools)
+    moved = tools.query(
+        db, "select passed_at from intermediate.test_watermarks where test_name = ?", [alias]
+    )[0]["passed_at"]
+    assert moved > first_build
+
+
+def test_a_new_row_that_repeats_an_old_key_fails(built, tools):
+    tmp, db, first_build, _, _ = built
+    # a copy of a row classified before the tests last passed, written after: the key
+    # (source, load_id, line_number) occurs twice, once in an old row and once in a new one
+    old = tools.query(
+        db,
+        "select load_id, line_number from staging.stg_rudderstack__events "
+        "where classified_at <= ? order by load_id, line_number limit 1",
+        [first_build],
+    )[0]
+    _execute(
+        db,
+        "insert into staging.stg_rudderstack__events "
+        "select * replace (current_timestamp::timestamp as classified_at) "
+        "from staging.stg_rudderstack__events "
+        f"where load_id = {old['load_id']} and line_number = {old['line_number']}",
+    )
+    result = tools.run_dbt(["test", *DATA_TESTS], db, tmp, salt=SALT)
+    assert result.returncode != 0, tools.describe(result)
+    statuses = _results(tmp)
+    expected = {
+        _alias(tmp, model, "unique_combination_of_columns", "line_number")
+        for model in ("stg_rudderstack__events", "int_events_unioned")
+    }
+    # the row count no longer adds up to the landed rows either
+    expected.add("assert_accounting_identity")
+    assert {a for a, s in statuses.items() if s != "pass"} == expected
+    _execute(
+        db,
+        "delete from staging.stg_rudderstack__events "
+        f"where load_id = {old['load_id']} and line_number = {old['line_number']}"
+        f" and classified_at > cast('{_text(tools, db, first_build)}' as timestamp)",
+    )
+    _check(tools.run_dbt(["test", *DATA_TESTS], db, tmp, salt=SALT), tools)
