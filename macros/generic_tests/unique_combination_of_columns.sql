@@ -23,7 +23,7 @@ duplicated_combinations as (
         tested.{{ column }},
         {%- endfor %}
         count(*) as occurrences
-    from {{ model }} as tested
+    from (select * from {{ model }}) as tested  -- `model` may be a subquery with its own alias
     {%- if changed_rows %}
     inner join changed_combinations as changed
         on
