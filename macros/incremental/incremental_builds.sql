@@ -286,11 +286,17 @@
 
 {#- post-hook of int_conversations_assembled: as_of moves with every build, so on an incremental
     build every in_progress / abandoned conversation kept from earlier builds is judged again
-    against the new as_of (the conversations reassembled in this build already were). -#}
-{% macro reevaluate_open_conversations() -%}
+    against the new as_of (the conversations reassembled in this build already were). A row
+    whose outcome changes gets this build's start in `stamp_column` when one is given, so that
+    the data tests scoped to the rows written since they last passed see it (D35). -#}
+{% macro reevaluate_open_conversations(stamp_column=none) -%}
     {%- if is_incremental() %}
     update {{ this }} as conversations
-    set outcome = case when {{ is_open_at('conversations.last_event_at', 'latest.as_of') }} then 'in_progress' else 'abandoned' end
+    set
+        outcome = case when {{ is_open_at('conversations.last_event_at', 'latest.as_of') }} then 'in_progress' else 'abandoned' end
+        {%- if stamp_column %},
+        {{ stamp_column }} = {{ build_started_at() }}
+        {%- endif %}
     from (select max(last_event_at) as as_of from {{ this }}) as latest
     where
         conversations.outcome in ('in_progress', 'abandoned')

@@ -9,7 +9,10 @@ tests below break rows on purpose with SQL and check that the scoped data tests
 * catch a broken row written since they last passed, and keep catching it in later builds that
   bring nothing new, until it is fixed (a failure is never forgotten),
 * catch a duplicate key between a row written since the last pass and an older row, and
-* put the watermark into the compiled SQL as a literal.
+* put the watermark into the compiled SQL as a literal,
+
+and that a conversation whose outcome is judged again in place, as as_of moves, is stamped
+like a rewritten row.
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ def test_every_passing_test_records_the_start_of_its_build(built):
 
 
 def test_the_watermark_is_a_literal_in_the_compiled_sql(built, tools):
-    tmp, db, first_build, _, _ = built
+    tmp, db, first_build, *_ = built
     # compiled for execution (the watermarks are read), not run: nothing passes, nothing moves
     _check(
         tools.run_dbt(
@@ -144,8 +147,43 @@ def test_the_watermark_is_a_literal_in_the_compiled_sql(built, tools):
     assert f"classified_at > {literal}" in compiled.read_text()
 
 
+def test_an_outcome_judged_again_is_stamped(built, tools):
+    tmp, db, first_build, *_ = built
+    # an abandoned conversation set back to in_progress, as a build with an earlier as_of judged
+    # it; the next build judges it again in place (abandoned) and must stamp it
+    (kept,) = tools.query(
+        db,
+        "select conversation_id, reassembled_at from intermediate.int_conversations_assembled"
+        " where outcome = 'abandoned' and reassembled_at <= ?"
+        " order by conversation_id limit 1",
+        [first_build],
+    )
+    _execute(
+        db,
+        "update intermediate.int_conversations_assembled set outcome = 'in_progress'"
+        f" where conversation_id = '{kept['conversation_id']}'",
+    )
+    _check(tools.run_dbt(["run", "-s", "int_conversations_assembled"], db, tmp, salt=SALT), tools)
+    (after,) = tools.query(
+        db,
+        "select outcome, reassembled_at from intermediate.int_conversations_assembled"
+        " where conversation_id = ?",
+        [kept["conversation_id"]],
+    )
+    assert after["outcome"] == "abandoned"
+    assert after["reassembled_at"] > first_build
+    # conversations whose outcome did not change keep their stamp
+    (unchanged,) = tools.query(
+        db,
+        "select count(*) as n from intermediate.int_conversations_assembled"
+        " where outcome = 'abandoned' and reassembled_at <= ?",
+        [first_build],
+    )
+    assert unchanged["n"] > 0
+
+
 def test_a_broken_row_fails_until_it_is_fixed(built, tools):
-    tmp, db, first_build, _, _ = built
+    tmp, db, first_build, *_ = built
     # a chat row classified by the last run (after the tests last passed), given a rejection
     # reason: int_events_unioned's "(event_class = 'rejected') = (rejection_reason is not null)"
     broken = tools.query(
@@ -182,7 +220,7 @@ def test_a_broken_row_fails_until_it_is_fixed(built, tools):
 
 
 def test_a_new_row_that_repeats_an_old_key_fails(built, tools):
-    tmp, db, first_build, _, _ = built
+    tmp, db, first_build, *_ = built
     # a copy of a row classified before the tests last passed, written after: the key
     # (source, load_id, line_number) occurs twice, once in an old row and once in a new one
     old = tools.query(

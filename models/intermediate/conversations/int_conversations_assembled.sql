@@ -3,7 +3,10 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ delete_changed_conversations(ref('int_conversations_changed')) }}",
-    post_hook=["{{ record_build_watermark() }}", "{{ reevaluate_open_conversations() }}"],
+    post_hook=[
+        "{{ record_build_watermark() }}",
+        "{{ reevaluate_open_conversations('reassembled_at') }}",
+    ],
 ) }}
 
 {%- set earliest = 'event_at asc, received_at asc nulls last, source asc, event_id asc' -%}
