@@ -1,13 +1,13 @@
 """Land SDK export files into the raw schema of the build database.
 
-Each file (plain or gzip) lands in one transaction into raw.segment_events,
-raw.rudderstack_events or raw.snowplow_events: one row per line, with the envelope as typed
-columns, nested objects as JSON, the original line and its lineage (load id, file, line number,
-landed-at). Lines that cannot be landed go to raw.rejected_lines with a reason code; every file
-gets a row in raw.loads. A file whose content (SHA-256) was already landed as the same source is
-skipped, so landing a folder again lands only its new files. The database is CHAT_ANALYTICS_DB
-(default warehouse/chat_analytics.duckdb); DuckDB's memory while landing is
-CHAT_ANALYTICS_MEMORY_LIMIT (default 2GB: landing streams, any file size fits).
+Each file (plain or gzip) lands whole in one transaction (several whole files may share one)
+into raw.segment_events, raw.rudderstack_events or raw.snowplow_events: one row per line, with
+the envelope as typed columns, nested objects as JSON, the original line and its lineage (load
+id, file, line number, landed-at). Lines that cannot be landed go to raw.rejected_lines with a
+reason code; every file gets a row in raw.loads. A file whose content (SHA-256) was already
+landed as the same source is skipped, so landing a folder again lands only its new files. The
+database is CHAT_ANALYTICS_DB (default warehouse/chat_analytics.duckdb); DuckDB's memory while
+landing is CHAT_ANALYTICS_MEMORY_LIMIT (default 2GB: landing streams, any file size fits).
 
 Exit codes: 0 landed (or nothing new), 1 some files could not be read (the others landed),
 2 usage error, 3 the database is locked by another process.
