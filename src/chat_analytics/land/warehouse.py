@@ -375,8 +375,8 @@ def add_file(
             con.unregister("land_stream")
         rejected, unusual = feed.take_aside()
         counts.rejected_lines += _insert_rejected(con, rejected, params, export)
-        for table in unusual:
-            _land_one_by_one(con, sql, table, params, export, counts)
+        if unusual:  # all of them at once: a statement per chunk costs more than its lines
+            _land_one_by_one(con, sql, pa.concat_tables(unusual), params, export, counts)
     counts.landed_rows += bulk
     if bulk < feed.streamed:
         if reread is None:
