@@ -69,6 +69,21 @@ def test_files_of_one_group_fill_each_others_row_groups(tmp_path, monkeypatch):
     assert alone == [ROWS, 7_120, ROWS, 6_120, ROWS, 5_120]
 
 
+def test_a_group_with_its_rows_stays_open_for_the_last_few_files(tmp_path, monkeypatch):
+    # After a and b the group has its three row groups (383,640 rows), but only c is left,
+    # fewer rows than a row group: c joins the group instead of committing on its own, which
+    # DuckDB would write only at the final checkpoint, on one thread.
+    counts = [2 * ROWS + 10_000, ROWS + 5_000, 60_000]
+    for name, count in zip("abc", counts, strict=True):
+        write_lines(tmp_path / "exports" / "segment" / f"{name}.jsonl", count, name)
+    seen = spy_row_groups(monkeypatch, "segment_events")
+    result = land_paths(
+        [str(tmp_path / "exports")], db=tmp_path / "w.duckdb", quiet=True, workers=1
+    )
+    assert [item.status for item in result.files] == ["landed"] * 3
+    assert seen == [ROWS, ROWS, ROWS, 75_000]
+
+
 def test_an_unreadable_file_in_a_group_costs_the_others_nothing(tmp_path):
     folder = tmp_path / "exports" / "segment"
     write_lines(folder / "a.jsonl", 3_000, "a")  # the biggest: lands first

@@ -271,9 +271,11 @@ def _land_all(
     first = sorted((item for item in plan if item.same_as is None), key=lambda item: -item.size)
     queue = _Queue(first)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="land") as pool:
+        started = min(workers, len(first))
+        tail_rows = started * ROW_GROUP_ROWS
         futures = [
-            pool.submit(_land_files, cursors, queue, progress, block_bytes, group_rows)
-            for _ in range(min(workers, len(first)))
+            pool.submit(_land_files, cursors, queue, progress, block_bytes, group_rows, tail_rows)
+            for _ in range(started)
         ]
         try:
             for future in futures:
@@ -301,18 +303,36 @@ def _land_all(
 
 
 class _Queue:
-    """The files waiting to land, taken one at a time by the workers."""
+    """The files waiting to land, taken one at a time by the workers, and how many rows they
+    hold, estimated from the rows per stored byte of the files landed so far."""
 
     def __init__(self, items: list[_Planned]) -> None:
         self.items = deque(items)
         self.lock = threading.Lock()
         self.closed = False
+        self.waiting_bytes = sum(item.size for item in items)
+        self.landed_bytes = 0
+        self.landed_rows = 0
 
     def take(self) -> _Planned | None:
         with self.lock:
             if self.closed or not self.items:
                 return None
-            return self.items.popleft()
+            item = self.items.popleft()
+            self.waiting_bytes -= item.size
+            return item
+
+    def landed(self, item: _Planned, rows: int) -> None:
+        with self.lock:
+            self.landed_bytes += item.size
+            self.landed_rows += rows
+
+    def few_rows_left(self, limit: int) -> bool:
+        """Whether some files are still waiting but hold fewer than ``limit`` rows."""
+        with self.lock:
+            if self.closed or not self.items or not self.landed_bytes:
+                return False
+            return self.waiting_bytes * self.landed_rows < limit * self.landed_bytes
 
     def close(self) -> None:
         with self.lock:
@@ -320,11 +340,19 @@ class _Queue:
 
 
 def _land_files(
-    cursors: _Cursors, queue: _Queue, progress: Progress, block_bytes: int, group_rows: int
+    cursors: _Cursors,
+    queue: _Queue,
+    progress: Progress,
+    block_bytes: int,
+    group_rows: int,
+    tail_rows: int,
 ) -> dict[int, FileResult]:
     """Land files from ``queue`` on one connection until none is left, several whole files to
     a transaction: a group of files commits once it holds ``group_rows`` landed rows, or when
-    the queue is empty.
+    the queue is empty. A group that has its rows but sees fewer than ``tail_rows`` rows left
+    in the queue stays open for them: DuckDB compresses and writes a transaction of fewer rows
+    than a row group only at the final checkpoint, on one thread, after every file has landed;
+    in a bigger transaction they are written at its commit, while the other workers still land.
 
     Within a transaction, DuckDB appends a file's rows to the row group the previous file
     left partly filled, so only a group's last row group is partial, not every file's, and
@@ -355,7 +383,8 @@ def _land_files(
                 continue
             group.append((item, result))
             rows += result.landed_rows
-            if rows >= group_rows:
+            queue.landed(item, result.landed_rows)
+            if rows >= group_rows and not queue.few_rows_left(tail_rows):
                 con.commit()
                 done.update((member.index, landed) for member, landed in group)
                 group, rows = [], 0
