@@ -272,7 +272,7 @@ def _land_all(
     queue = _Queue(first)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="land") as pool:
         started = min(workers, len(first))
-        tail_rows = started * ROW_GROUP_ROWS
+        tail_rows = started * group_rows
         futures = [
             pool.submit(_land_files, cursors, queue, progress, block_bytes, group_rows, tail_rows)
             for _ in range(started)
@@ -350,9 +350,11 @@ def _land_files(
     """Land files from ``queue`` on one connection until none is left, several whole files to
     a transaction: a group of files commits once it holds ``group_rows`` landed rows, or when
     the queue is empty. A group that has its rows but sees fewer than ``tail_rows`` rows left
-    in the queue stays open for them: DuckDB compresses and writes a transaction of fewer rows
-    than a row group only at the final checkpoint, on one thread, after every file has landed;
-    in a bigger transaction they are written at its commit, while the other workers still land.
+    in the queue (a group's worth per worker) stays open for them, so that the run does not end
+    with small transactions: DuckDB compresses and writes a transaction of fewer rows than a
+    row group only at the final checkpoint, on one thread, after every file has landed, and a
+    last transaction of fewer than three row groups may be merged there with the partial row
+    group before it.
 
     Within a transaction, DuckDB appends a file's rows to the row group the previous file
     left partly filled, so only a group's last row group is partial, not every file's, and
