@@ -1,4 +1,4 @@
-"""Whole files land together in one transaction per worker (DECISIONLOG D35): the table's row
+"""Whole files land together in one transaction per worker (DECISIONLOG D36): the table's row
 groups stay full across file boundaries, and a file that fails inside a group costs the other
 files of the group nothing."""
 

@@ -65,7 +65,7 @@ __all__ = ["FileResult", "LandingResult", "add_arguments", "land_paths", "run"]
 UNREADABLE = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
 # DuckDB stores a table in row groups of this many rows. Whole files land together in one
 # transaction until it holds GROUP_ROWS rows, so that each transaction's last, partly filled
-# row group has at least three full ones after it (DECISIONLOG D35).
+# row group has at least three full ones after it (DECISIONLOG D36).
 ROW_GROUP_ROWS = 122_880
 GROUP_ROWS = 3 * ROW_GROUP_ROWS
 
@@ -358,7 +358,7 @@ def _land_files(
 
     Within a transaction, DuckDB appends a file's rows to the row group the previous file
     left partly filled, so only a group's last row group is partial, not every file's, and
-    the final checkpoint has no partial row groups to merge and rewrite (DECISIONLOG D35).
+    the final checkpoint has no partial row groups to merge and rewrite (DECISIONLOG D36).
     A group lands completely or not at all: killed during a group, nothing of its files is
     visible, and the next run lands them all. A file that cannot be read (or turns out to be
     a copy of a landed file) leaves part of itself in the transaction, so the group is rolled
