@@ -13,7 +13,9 @@ Writes about --events lines of export files, then, per source, times
 Each runs in its own process (with --repeat, several times, keeping the fastest). The table shows
 wall time, events/s and MB/s (uncompressed bytes), the CPU seconds the process used (user +
 system, a steadier number on a shared machine), and land's time as a multiple of the bare
-reader's (target: at most 2x).
+reader's (target: at most 2x). Under each source, the machine's load average (1 minute) when
+each run started and ended: wall clock is only comparable between runs on an equally busy
+machine.
 
 Files come from the synthetic generator (`chat-analytics generate`, with its default mess) or,
 with --files template, from the vendors' sample events in tests/fixtures/vendor_samples repeated
@@ -188,17 +190,20 @@ def count_lines(files: list[Path]) -> tuple[int, int]:
 
 
 # --- runs -------------------------------------------------------------------------------------
-def timed(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """(wall seconds, CPU seconds of the child, its stdout)."""
+def timed(command: list[str], env: dict | None = None) -> tuple[float, float, str, tuple]:
+    """(wall seconds, CPU seconds of the child, its stdout, 1-minute load average at the
+    start and at the end)."""
+    load_before = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = (load_before, os.getloadavg()[0])
     if result.returncode != 0:
         sys.exit(f"failed: {' '.join(command)}\n{result.stdout}\n{result.stderr}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, result.stdout
+    return wall, cpu, result.stdout, load
 
 
 def fastest(runs) -> dict:
@@ -216,7 +221,7 @@ def run_land(workdir: Path, folder: Path) -> dict:
     db = fresh_db(workdir, f"land_{folder.name}")
     env = dict(os.environ, CHAT_ANALYTICS_DB=str(db))
     command = [str(REPO / ".venv" / "bin" / "chat-analytics"), "land", "--quiet", str(folder)]
-    wall, cpu, _ = timed(command, env)
+    wall, cpu, _, load = timed(command, env)
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
@@ -224,7 +229,7 @@ def run_land(workdir: Path, folder: Path) -> dict:
         "select sum(landed_rows), sum(rejected_lines) from raw.loads"
     ).fetchone()
     con.close()
-    return {"wall": wall, "cpu": cpu, "rows": landed, "rejected": rejected}
+    return {"wall": wall, "cpu": cpu, "rows": landed, "rejected": rejected, "load": load}
 
 
 def run_bare(workdir: Path, source: str, files: list[Path]) -> dict:
@@ -232,8 +237,8 @@ def run_bare(workdir: Path, source: str, files: list[Path]) -> dict:
     sql = BARE["tsv" if source == "snowplow" else "json"].format(
         files=json.dumps([str(p) for p in files]).replace('"', "'")
     )
-    wall, cpu, out = timed([sys.executable, "-c", BARE_SCRIPT, str(db), sql])
-    return {"wall": wall, "cpu": cpu, "rows": int(out.strip())}
+    wall, cpu, out, load = timed([sys.executable, "-c", BARE_SCRIPT, str(db), sql])
+    return {"wall": wall, "cpu": cpu, "rows": int(out.strip()), "load": load}
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -256,7 +261,8 @@ def print_table(rows, args) -> None:
         )
         print(
             f"{'':<12} land: {land['rows']:,} rows + {land['rejected']:,} rejected lines;"
-            f" bare: {bare['rows']:,} rows"
+            f" bare: {bare['rows']:,} rows; load average land {land['load'][0]:.2f}"
+            f"-{land['load'][1]:.2f}, bare {bare['load'][0]:.2f}-{bare['load'][1]:.2f}"
         )
         for i, value in enumerate(
             (files, lines, size, land["wall"], land["cpu"], bare["wall"], bare["cpu"])

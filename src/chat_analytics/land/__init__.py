@@ -1,13 +1,13 @@
 """Land SDK export files into the raw schema of the build database.
 
-Each file (plain or gzip) lands in one transaction into raw.segment_events,
-raw.rudderstack_events or raw.snowplow_events: one row per line, with the envelope as typed
-columns, nested objects as JSON, the original line and its lineage (load id, file, line number,
-landed-at). Lines that cannot be landed go to raw.rejected_lines with a reason code; every file
-gets a row in raw.loads. A file whose content (SHA-256) was already landed as the same source is
-skipped, so landing a folder again lands only its new files. The database is CHAT_ANALYTICS_DB
-(default warehouse/chat_analytics.duckdb); DuckDB's memory while landing is
-CHAT_ANALYTICS_MEMORY_LIMIT (default 2GB: landing streams, any file size fits).
+Each file (plain or gzip) lands whole in one transaction (several whole files may share one)
+into raw.segment_events, raw.rudderstack_events or raw.snowplow_events: one row per line, with
+the envelope as typed columns, nested objects as JSON, the original line and its lineage (load
+id, file, line number, landed-at). Lines that cannot be landed go to raw.rejected_lines with a
+reason code; every file gets a row in raw.loads. A file whose content (SHA-256) was already
+landed as the same source is skipped, so landing a folder again lands only its new files. The
+database is CHAT_ANALYTICS_DB (default warehouse/chat_analytics.duckdb); DuckDB's memory while
+landing is CHAT_ANALYTICS_MEMORY_LIMIT (default 2GB: landing streams, any file size fits).
 
 Exit codes: 0 landed (or nothing new), 1 some files could not be read (the others landed),
 2 usage error, 3 the database is locked by another process.
@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,17 +50,24 @@ from chat_analytics.land.report import (
 )
 from chat_analytics.land.warehouse import (
     AlreadyLanded,
+    add_file,
     connect,
     land_file,
     landed_load,
     landed_sizes,
     next_load_id,
+    rollback,
 )
 
 __all__ = ["FileResult", "LandingResult", "add_arguments", "land_paths", "run"]
 
 # What reading a damaged file raises (a truncated or corrupt gzip, a vanished file).
 UNREADABLE = (OSError, EOFError, zlib.error, gzip.BadGzipFile)
+# DuckDB stores a table in row groups of this many rows. Whole files land together in one
+# transaction until it holds GROUP_ROWS rows, so that each transaction's last, partly filled
+# row group has at least three full ones after it (DECISIONLOG D36).
+ROW_GROUP_ROWS = 122_880
+GROUP_ROWS = 3 * ROW_GROUP_ROWS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--block-bytes", type=int, default=DEFAULT_BLOCK_BYTES, help=argparse.SUPPRESS
     )
+    parser.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--group-rows", type=int, default=GROUP_ROWS, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         block_bytes=args.block_bytes,
         progress_interval=args.progress_interval,
+        workers=args.workers,
+        group_rows=args.group_rows,
     )
     if result.failed:
         print(
@@ -121,6 +132,7 @@ def land_paths(
     block_bytes: int = DEFAULT_BLOCK_BYTES,
     progress_interval: float = 5.0,
     workers: int | None = None,
+    group_rows: int = GROUP_ROWS,
 ) -> LandingResult:
     """Land the files under ``paths`` (see :func:`discover`) into ``db``.
 
@@ -129,14 +141,15 @@ def land_paths(
     database. A file that cannot be read is reported as ``failed`` and the others still land.
 
     Up to ``workers`` files (default: DuckDB's threads, one per core) land at the same time,
-    each in its own transaction on its own connection, and DuckDB runs each file's INSERT on
-    one thread: the INSERT reads one stream of lines, and a second thread on it only waits for
-    the first (and costs CPU doing so), so files side by side are what put a machine's cores
-    to work. A file is read once: its SHA-256 is taken while it lands, unless a landed file of
-    its source, or another file of this run, has the same size, when it is hashed first (side
-    by side with the others) to tell whether it is new. Load ids follow the order of the files;
-    the database is locked for the whole run, so nothing reads it before every file has
-    committed.
+    each worker on its own connection, and DuckDB runs each file's INSERT on one thread: the
+    INSERT reads one stream of lines, and a second thread on it only waits for the first (and
+    costs CPU doing so), so files side by side are what put a machine's cores to work. A
+    worker lands whole files one after another in one transaction until it holds
+    ``group_rows`` rows, then commits (see :func:`_land_files`). A file is read once: its
+    SHA-256 is taken while it lands, unless a landed file of its source, or another file of
+    this run, has the same size, when it is hashed first (side by side with the others) to
+    tell whether it is new. Load ids follow the order of the files; the database is locked for
+    the whole run, so nothing reads it before every file has committed.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -154,7 +167,7 @@ def land_paths(
         plan = _plan(con, found.files, results, workers)
         con.execute("set threads = 1")
         try:
-            _land_all(con, plan, results, progress, block_bytes, workers)
+            _land_all(con, plan, results, progress, block_bytes, workers, group_rows)
         finally:
             con.execute(f"set threads = {threads}")
         con.execute("checkpoint")
@@ -250,20 +263,25 @@ def _land_all(
     progress: Progress,
     block_bytes: int,
     workers: int,
+    group_rows: int,
 ) -> None:
     cursors = _Cursors(con)
     # Biggest files first, so that the run does not end with one big file landing alone while
     # the other cores idle (load ids were given in file order already).
     first = sorted((item for item in plan if item.same_as is None), key=lambda item: -item.size)
+    queue = _Queue(first)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="land") as pool:
-        futures = [pool.submit(_land_one, cursors, item, progress, block_bytes) for item in first]
+        started = min(workers, len(first))
+        tail_rows = started * group_rows
+        futures = [
+            pool.submit(_land_files, cursors, queue, progress, block_bytes, group_rows, tail_rows)
+            for _ in range(started)
+        ]
         try:
             for future in futures:
-                index, result = future.result()
-                results[index] = result
-        except BaseException:  # stop the other files too: their transactions roll back
-            for future in futures:
-                future.cancel()
+                results.update(future.result())
+        except BaseException:  # stop the other workers too: their open transactions roll back
+            queue.close()
             cursors.interrupt_all()
             raise
     # A second copy of a file in this run: already landed, unless the first copy failed.
@@ -277,11 +295,115 @@ def _land_all(
             )
         else:
             item.load_id = next_load_id(con)
-            results[item.index] = _land_one(cursors, item, progress, block_bytes)[1]
+            cursor = cursors.open()
+            try:
+                results[item.index] = _land_one(cursor, item, progress, block_bytes, alone=True)
+            finally:
+                cursors.close(cursor)
+
+
+class _Queue:
+    """The files waiting to land, taken one at a time by the workers, and how many rows they
+    hold, estimated from the rows per stored byte of the files landed so far."""
+
+    def __init__(self, items: list[_Planned]) -> None:
+        self.items = deque(items)
+        self.lock = threading.Lock()
+        self.closed = False
+        self.waiting_bytes = sum(item.size for item in items)
+        self.landed_bytes = 0
+        self.landed_rows = 0
+
+    def take(self) -> _Planned | None:
+        with self.lock:
+            if self.closed or not self.items:
+                return None
+            item = self.items.popleft()
+            self.waiting_bytes -= item.size
+            return item
+
+    def landed(self, item: _Planned, rows: int) -> None:
+        with self.lock:
+            self.landed_bytes += item.size
+            self.landed_rows += rows
+
+    def few_rows_left(self, limit: int) -> bool:
+        """Whether some files are still waiting but hold fewer than ``limit`` rows."""
+        with self.lock:
+            if self.closed or not self.items or not self.landed_bytes:
+                return False
+            return self.waiting_bytes * self.landed_rows < limit * self.landed_bytes
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+
+
+def _land_files(
+    cursors: _Cursors,
+    queue: _Queue,
+    progress: Progress,
+    block_bytes: int,
+    group_rows: int,
+    tail_rows: int,
+) -> dict[int, FileResult]:
+    """Land files from ``queue`` on one connection until none is left, several whole files to
+    a transaction: a group of files commits once it holds ``group_rows`` landed rows, or when
+    the queue is empty. A group that has its rows but sees fewer than ``tail_rows`` rows left
+    in the queue (a group's worth per worker) stays open for them, so that the run does not end
+    with small transactions: DuckDB compresses and writes a transaction of fewer rows than a
+    row group only at the final checkpoint, on one thread, after every file has landed, and a
+    last transaction of fewer than three row groups may be merged there with the partial row
+    group before it.
+
+    Within a transaction, DuckDB appends a file's rows to the row group the previous file
+    left partly filled, so only a group's last row group is partial, not every file's, and
+    the final checkpoint has no partial row groups to merge and rewrite (DECISIONLOG D36).
+    A group lands completely or not at all: killed during a group, nothing of its files is
+    visible, and the next run lands them all. A file that cannot be read (or turns out to be
+    a copy of a landed file) leaves part of itself in the transaction, so the group is rolled
+    back and its other files land again, each in a transaction of its own; the file is
+    reported as it would be alone. Any other error rolls back the open group, stops the other
+    workers and is raised.
+    """
+    done: dict[int, FileResult] = {}
+    group: list[tuple[_Planned, FileResult]] = []
+    rows = 0
+    con = cursors.open()
+    try:
+        while (item := queue.take()) is not None:
+            if not group:
+                con.begin()
+            result = _land_one(con, item, progress, block_bytes, alone=False)
+            if result.status != LANDED:
+                rollback(con)
+                done[item.index] = result
+                for member, landed in group:
+                    progress.forget(landed.lines, landed.bytes_read)
+                    done[member.index] = _land_one(con, member, progress, block_bytes, alone=True)
+                group, rows = [], 0
+                continue
+            group.append((item, result))
+            rows += result.landed_rows
+            queue.landed(item, result.landed_rows)
+            if rows >= group_rows and not queue.few_rows_left(tail_rows):
+                con.commit()
+                done.update((member.index, landed) for member, landed in group)
+                group, rows = [], 0
+        if group:
+            con.commit()
+            done.update((member.index, landed) for member, landed in group)
+    except BaseException:
+        rollback(con)
+        queue.close()
+        raise
+    finally:
+        cursors.close(con)
+    return done
 
 
 class _Cursors:
-    """One DuckDB connection per file being landed (a connection is not shared by threads)."""
+    """One DuckDB connection per worker (a connection is not shared by threads)."""
 
     def __init__(self, con) -> None:
         self.con = con
@@ -306,8 +428,10 @@ class _Cursors:
 
 
 def _land_one(
-    cursors: _Cursors, item: _Planned, progress: Progress, block_bytes: int
-) -> tuple[int, FileResult]:
+    con, item: _Planned, progress: Progress, block_bytes: int, *, alone: bool
+) -> FileResult:
+    """Land one file: ``alone`` in a transaction of its own, else in the connection's open
+    transaction (which then holds part of the file when the result is not ``landed``)."""
     export = item.export
     started = time.monotonic()
     progress.start_file(export.path)
@@ -321,9 +445,8 @@ def _land_one(
         block_bytes=block_bytes,
         digest=digest,
     )
-    con = cursors.open()
     try:
-        counts = land_file(
+        counts = (land_file if alone else add_file)(
             con,
             export,
             item.content_hash or digest,
@@ -350,9 +473,8 @@ def _land_one(
             seconds=time.monotonic() - started,
         )
     finally:
-        cursors.close(con)
         progress.file_done(export.path)
-    return item.index, result
+    return result
 
 
 def _describe(exc: BaseException) -> str:

@@ -89,6 +89,13 @@ class Progress:
                 self.current.remove(display_path(path))
             self._maybe_show()
 
+    def forget(self, lines: int, bytes_read: int) -> None:
+        """Take back a file counted as done that is going to be landed again."""
+        with self.lock:
+            self.files_done -= 1
+            self.lines -= lines
+            self.bytes -= bytes_read
+
     def _maybe_show(self) -> None:
         now = time.monotonic()
         if self.stream is None or now - self.last_shown < self.interval:

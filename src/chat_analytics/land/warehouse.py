@@ -1,12 +1,13 @@
-"""The database side of landing: one connection, one transaction per file, SQL per source.
+"""The database side of landing: a connection, the transaction of a file, SQL per source.
 
 DuckDB does the per-line work, streaming the reader's Arrow batches through one bulk INSERT per
 file: ``json_transform`` parses each JSON line once into the envelope's typed columns,
 ``string_split`` cuts each Snowplow line into its 131 fields, and only lines that land go in (no
 row is ever deleted or updated, which would make DuckDB rewrite every row group it touched). The
-few other lines are classified one by one (see :func:`land_file`). Every file lands inside one
-transaction together with its ``raw.loads`` row, so a crash leaves nothing of it behind and the
-next run lands it again.
+few other lines are classified one by one (see :func:`add_file`). Every file lands inside one
+transaction together with its ``raw.loads`` row (a transaction of its own with
+:func:`land_file`, or one it shares with other whole files), so a crash leaves nothing of it
+behind and the next run lands it again.
 """
 
 from __future__ import annotations
@@ -304,7 +305,42 @@ def land_file(
     budget: int = 64 << 20,
     load_id: int | None = None,
 ) -> LoadCounts:
-    """Land every line of one file in one transaction, with its ``raw.loads`` row.
+    """Land every line of one file in a transaction of its own, with its ``raw.loads`` row:
+    :func:`add_file` between a begin and a commit (a rollback when anything fails)."""
+    con.begin()
+    try:
+        counts = add_file(
+            con, export, content_hash, size, chunks, on_chunk, reread, budget, load_id
+        )
+        con.commit()
+    except BaseException:
+        rollback(con)
+        raise
+    return counts
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if any (a failed commit has ended it already)."""
+    try:
+        con.rollback()
+    except duckdb.TransactionException:
+        pass
+
+
+def add_file(
+    con: duckdb.DuckDBPyConnection,
+    export: ExportFile,
+    content_hash: str | Digest,
+    size: int,
+    chunks: Iterable[Chunk],
+    on_chunk: Callable[[Chunk], None] = lambda chunk: None,
+    reread: Callable[[list[int]], Iterable[tuple[int, bytes]]] | None = None,
+    budget: int = 64 << 20,
+    load_id: int | None = None,
+) -> LoadCounts:
+    """Land every line of one file, with its ``raw.loads`` row, in the connection's open
+    transaction. When it raises, the transaction holds part of the file and must be rolled
+    back.
 
     The lines stream through one bulk INSERT that keeps only the lines that land without a
     second look. The few others are classified one by one: the unusual lines the reader kept
@@ -320,68 +356,62 @@ def land_file(
     """
     sql = SOURCE_SQL[export.source]
     started_at = utc_now()
-    con.begin()
-    try:
-        if load_id is None:
-            load_id = next_load_id(con)
-        counts = LoadCounts(load_id=load_id)
-        params = {"load_id": load_id, "file_name": str(export.path), "landed_at": started_at}
-        feed = _Feed(chunks, on_chunk)
-        bulk = 0
-        while not feed.exhausted:
-            stream = pa.RecordBatchReader.from_batches(CHUNK_SCHEMA, feed.batches(budget))
-            con.register("land_stream", stream)
-            try:
-                bulk += _count(con.execute(sql.insert("land_stream", sql.lands), params))
-            except duckdb.Error:
-                if feed.error is not None:
-                    raise feed.error from None
-                raise
-            finally:
-                con.unregister("land_stream")
-            rejected, unusual = feed.take_aside()
-            counts.rejected_lines += _insert_rejected(con, rejected, params, export)
-            for table in unusual:
-                _land_one_by_one(con, sql, table, params, export, counts)
-        counts.landed_rows += bulk
-        if bulk < feed.streamed:
-            if reread is None:
-                raise LandingInconsistent(f"{export.path}: lines left out and no way to re-read")
-            _land_left_out(con, sql, reread, params, export, counts, feed.lines)
-        counts.lines = feed.lines
-        counts.bytes_read = feed.bytes_read
-        if isinstance(content_hash, Digest):
-            content_hash, size = content_hash.hexdigest(), content_hash.size
-            prior = landed_load(con, export.source, content_hash)
-            if prior is not None:
-                raise AlreadyLanded(prior)
-        if counts.landed_rows + counts.rejected_lines != counts.lines:
-            raise LandingInconsistent(
-                f"{export.path}: {counts.lines} lines read but {counts.landed_rows} rows landed"
-                f" and {counts.rejected_lines} lines rejected; nothing landed"
-            )
-        con.execute(
-            f"insert into {RAW_SCHEMA}.loads (load_id, source, path, content_hash, bytes, lines,"
-            " landed_rows, rejected_lines, status, started_at, finished_at)"
-            " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                load_id,
-                export.source,
-                str(export.path),
-                content_hash,
-                size,
-                counts.lines,
-                counts.landed_rows,
-                counts.rejected_lines,
-                LOADED,
-                started_at,
-                utc_now(),
-            ],
+    if load_id is None:
+        load_id = next_load_id(con)
+    counts = LoadCounts(load_id=load_id)
+    params = {"load_id": load_id, "file_name": str(export.path), "landed_at": started_at}
+    feed = _Feed(chunks, on_chunk)
+    bulk = 0
+    while not feed.exhausted:
+        stream = pa.RecordBatchReader.from_batches(CHUNK_SCHEMA, feed.batches(budget))
+        con.register("land_stream", stream)
+        try:
+            bulk += _count(con.execute(sql.insert("land_stream", sql.lands), params))
+        except duckdb.Error:
+            if feed.error is not None:
+                raise feed.error from None
+            raise
+        finally:
+            con.unregister("land_stream")
+        rejected, unusual = feed.take_aside()
+        counts.rejected_lines += _insert_rejected(con, rejected, params, export)
+        if unusual:  # all of them at once: a statement per chunk costs more than its lines
+            _land_one_by_one(con, sql, pa.concat_tables(unusual), params, export, counts)
+    counts.landed_rows += bulk
+    if bulk < feed.streamed:
+        if reread is None:
+            raise LandingInconsistent(f"{export.path}: lines left out and no way to re-read")
+        _land_left_out(con, sql, reread, params, export, counts, feed.lines)
+    counts.lines = feed.lines
+    counts.bytes_read = feed.bytes_read
+    if isinstance(content_hash, Digest):
+        content_hash, size = content_hash.hexdigest(), content_hash.size
+        prior = landed_load(con, export.source, content_hash)
+        if prior is not None:
+            raise AlreadyLanded(prior)
+    if counts.landed_rows + counts.rejected_lines != counts.lines:
+        raise LandingInconsistent(
+            f"{export.path}: {counts.lines} lines read but {counts.landed_rows} rows landed"
+            f" and {counts.rejected_lines} lines rejected; nothing landed"
         )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+    con.execute(
+        f"insert into {RAW_SCHEMA}.loads (load_id, source, path, content_hash, bytes, lines,"
+        " landed_rows, rejected_lines, status, started_at, finished_at)"
+        " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            load_id,
+            export.source,
+            str(export.path),
+            content_hash,
+            size,
+            counts.lines,
+            counts.landed_rows,
+            counts.rejected_lines,
+            LOADED,
+            started_at,
+            utc_now(),
+        ],
+    )
     return counts
 
 
