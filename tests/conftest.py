@@ -76,6 +76,26 @@ def land(
     )
 
 
+def generate(out: Path, *options: str | int | float) -> subprocess.CompletedProcess:
+    """`chat-analytics generate --out out OPTIONS...` (e.g. "--seed", 7, "--days", 5)."""
+    return subprocess.run(
+        [str(CHAT_ANALYTICS), "generate", "--out", str(out), *map(str, options)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def files_by_day(out: Path) -> dict[str, list[Path]]:
+    """The export files a generate run wrote, by arrival day (YYYY-MM-DD), in day order."""
+    by_day: dict[str, list[Path]] = {}
+    for path in sorted(out.glob("*/*.*")):
+        if path.parent.name != "_truth":
+            by_day.setdefault(path.name.split(".")[0], []).append(path)
+    return dict(sorted(by_day.items()))
+
+
 def query(db: Path, sql: str, params: list | None = None) -> list[dict]:
     """Rows of sql as dicts, from a read-only connection that is closed afterwards."""
     con = duckdb.connect(str(db), read_only=True)
@@ -113,6 +133,8 @@ def tools() -> SimpleNamespace:
         tool_env=tool_env,
         run_dbt=run_dbt,
         land=land,
+        generate=generate,
+        files_by_day=files_by_day,
         query=query,
         columns_of=columns_of,
         describe=describe,

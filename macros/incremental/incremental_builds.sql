@@ -9,12 +9,18 @@
 {%- endmacro %}
 
 
-{% macro build_watermarks_relation() -%}
+{#- A bookkeeping table of the build in schema `intermediate` (not a model: hooks keep it). -#}
+{% macro bookkeeping_relation(identifier) -%}
     {{ return(api.Relation.create(
         database=target.database,
         schema='intermediate',
-        identifier='build_watermarks'
+        identifier=identifier
     )) }}
+{%- endmacro %}
+
+
+{% macro build_watermarks_relation() -%}
+    {{ return(bookkeeping_relation('build_watermarks')) }}
 {%- endmacro %}
 
 

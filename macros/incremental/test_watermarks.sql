@@ -9,11 +9,7 @@
     never forgotten: the rows it saw stay in scope until the test passes over them. -#}
 
 {% macro test_watermarks_relation() -%}
-    {{ return(api.Relation.create(
-        database=target.database,
-        schema='intermediate',
-        identifier='test_watermarks'
-    )) }}
+    {{ return(bookkeeping_relation('test_watermarks')) }}
 {%- endmacro %}
 
 
@@ -62,7 +58,7 @@
     {%- endif -%}
     {%- set found = run_query(
         "select cast(passed_at as " ~ dbt.type_string() ~ ") from "
-        ~ test_watermarks_relation()
+        ~ table
         ~ " where test_name = '" ~ this.identifier ~ "'"
     ) -%}
     {%- if found.rows | length > 0 -%}

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections import defaultdict
 from pathlib import Path
 
 import duckdb
@@ -83,28 +82,9 @@ def built(tmp_path_factory, tools):
     tests that break a row repair it before they end."""
     tmp_path = tmp_path_factory.mktemp("scoped-tests")
     out, db = tmp_path / "exports", tmp_path / "warehouse.duckdb"
-    generated = subprocess.run(
-        [
-            str(tools.REPO / ".venv" / "bin" / "chat-analytics"),
-            "generate",
-            "--out",
-            str(out),
-            "--seed",
-            "11",
-            "--days",
-            "5",
-            "--conversations-per-day",
-            "30",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    generated = tools.generate(out, "--seed", 11, "--days", 5, "--conversations-per-day", 30)
     _check(generated, tools)
-    by_day: dict[str, list[Path]] = defaultdict(list)
-    for path in sorted(out.glob("*/*.*")):
-        if path.parent.name != "_truth":
-            by_day[path.name.split(".")[0]].append(path)
+    by_day = tools.files_by_day(out)
     days = sorted(by_day)
     _check(tools.land([p for d in days[:-1] for p in by_day[d]], db, tmp_path), tools)
     _check(tools.run_dbt(["seed"], db, tmp_path, salt=SALT), tools)

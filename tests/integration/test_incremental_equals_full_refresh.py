@@ -86,35 +86,24 @@ def day_by_day(tmp_path_factory, tools):
     """Generate, then land and build one arrival day at a time; the states seen after each build."""
     tmp = tmp_path_factory.mktemp("incremental")
     out, db = tmp / "exports", tmp / "warehouse.duckdb"
-    generated = subprocess.run(
-        [
-            str(tools.REPO / ".venv" / "bin" / "chat-analytics"),
-            "generate",
-            "--out",
-            str(out),
-            "--seed",
-            str(SEED),
-            "--days",
-            str(DAYS),
-            "--conversations-per-day",
-            str(CONVERSATIONS_PER_DAY),
-            # more of the mess that crosses files than the default, so every day has some
-            "--late-rate",
-            "0.05",
-            "--duplicate-rate",
-            "0.05",
-            "--id-collision-rate",
-            "0.01",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    generated = tools.generate(
+        out,
+        "--seed",
+        SEED,
+        "--days",
+        DAYS,
+        "--conversations-per-day",
+        CONVERSATIONS_PER_DAY,
+        # more of the mess that crosses files than the default, so every day has some
+        "--late-rate",
+        0.05,
+        "--duplicate-rate",
+        0.05,
+        "--id-collision-rate",
+        0.01,
     )
     _check(generated, tools)
-    by_day: dict[str, list[Path]] = defaultdict(list)
-    for path in sorted(out.glob("*/*.*")):
-        if path.parent.name != "_truth":
-            by_day[path.name.split(".")[0]].append(path)
+    by_day = tools.files_by_day(out)
     assert len(by_day) == DAYS, sorted(by_day)
 
     # A re-export of day 2's Segment file arrives with day 10's: copies received earlier than the

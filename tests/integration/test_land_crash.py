@@ -64,39 +64,9 @@ def test_kill_9_mid_file_leaves_nothing_and_the_next_run_lands_it(tmp_path, tool
     big = folder / "b_big.jsonl"
     write_big_export(big)
     db = tmp_path / "warehouse.duckdb"
-    env = tools_env(tools, db, tmp_path)
-
-    process = subprocess.Popen(
-        [
-            str(tools.REPO / ".venv" / "bin" / "chat-analytics"),
-            "land",
-            "--progress-interval",
-            "0",
-            "--block-bytes",
-            str(1 << 20),
-            str(tmp_path / "exports"),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    seen = land_and_kill(
+        tools, tmp_path, db, [], lambda line: "b_big" in line, lambda seen: seen >= 0.6 * LINES
     )
-    seen = 0
-    deadline = time.monotonic() + 600
-    try:
-        for line in process.stderr:
-            match = PROGRESS.search(line)
-            if match and "b_big" in line:
-                seen = int(match.group(1).replace(",", ""))
-                if seen >= 0.6 * LINES:
-                    break
-            assert time.monotonic() < deadline, "no progress from land"
-        assert process.poll() is None, "land finished before it could be killed"
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.kill()
-        process.communicate()
-    assert process.returncode == -signal.SIGKILL
     assert 0.6 * LINES <= seen < LINES
 
     after_kill = counts(db, big)
@@ -142,38 +112,14 @@ def test_kill_9_during_a_group_leaves_none_of_its_files_and_the_next_run_lands_t
     db = tmp_path / "warehouse.duckdb"
     options = ["--workers", "1", "--group-rows", str(10**9)]
 
-    process = subprocess.Popen(
-        [
-            str(tools.REPO / ".venv" / "bin" / "chat-analytics"),
-            "land",
-            *options,
-            "--progress-interval",
-            "0",
-            "--block-bytes",
-            str(1 << 20),
-            str(tmp_path / "exports"),
-        ],
-        env=tools_env(tools, db, tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    seen = land_and_kill(
+        tools,
+        tmp_path,
+        db,
+        options,
+        lambda line: "1/2 files" in line and "b_second" in line,
+        lambda seen: seen >= GROUP_LINES + 2 + 0.5 * GROUP_LINES,
     )
-    seen = 0
-    deadline = time.monotonic() + 600
-    try:
-        for line in process.stderr:
-            match = PROGRESS.search(line)
-            if match and "1/2 files" in line and "b_second" in line:
-                seen = int(match.group(1).replace(",", ""))
-                if seen >= GROUP_LINES + 2 + 0.5 * GROUP_LINES:
-                    break
-            assert time.monotonic() < deadline, "no progress from land"
-        assert process.poll() is None, "land finished before it could be killed"
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.kill()
-        process.communicate()
-    assert process.returncode == -signal.SIGKILL
     assert GROUP_LINES + 2 + 0.5 * GROUP_LINES <= seen < 2 * GROUP_LINES + 3
 
     con = duckdb.connect(str(db))  # read-write: replays what the killed process left behind
@@ -206,6 +152,45 @@ def test_kill_9_during_a_group_leaves_none_of_its_files_and_the_next_run_lands_t
         {"file_name": str(first), "n": GROUP_LINES + 1, "lines": GROUP_LINES + 1},
         {"file_name": str(second), "n": GROUP_LINES, "lines": GROUP_LINES},
     ]
+
+
+def land_and_kill(tools, tmp, db, options, about, far_enough) -> int:
+    """Start `chat-analytics land` on tmp/exports with progress on every block, and kill -9 it
+    once a progress line that ``about`` accepts reports lines that are ``far_enough``; the
+    lines it reported then."""
+    process = subprocess.Popen(
+        [
+            str(tools.REPO / ".venv" / "bin" / "chat-analytics"),
+            "land",
+            *options,
+            "--progress-interval",
+            "0",
+            "--block-bytes",
+            str(1 << 20),
+            str(tmp / "exports"),
+        ],
+        env=tools_env(tools, db, tmp),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = 0
+    deadline = time.monotonic() + 600
+    try:
+        for line in process.stderr:
+            match = PROGRESS.search(line)
+            if match and about(line):
+                seen = int(match.group(1).replace(",", ""))
+                if far_enough(seen):
+                    break
+            assert time.monotonic() < deadline, "no progress from land"
+        assert process.poll() is None, "land finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    return seen
 
 
 def tools_env(tools, db, tmp) -> dict:

@@ -4,7 +4,6 @@ count, and every malformed line it injected, with the reason it expects (plain a
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
@@ -13,25 +12,17 @@ import pytest
 def world(request, tmp_path_factory, tools):
     tmp = tmp_path_factory.mktemp("generated-gzip" if request.param else "generated-plain")
     out = tmp / "world"
-    generated = subprocess.run(
-        [
-            str(tools.REPO / ".venv" / "bin" / "chat-analytics"),
-            "generate",
-            "--out",
-            str(out),
-            "--days",
-            "3",
-            "--conversations-per-day",
-            "120",
-            "--seed",
-            "11",
-            "--malformed-line-rate",
-            "0.02",
-            *(["--gzip"] if request.param else []),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    generated = tools.generate(
+        out,
+        "--days",
+        3,
+        "--conversations-per-day",
+        120,
+        "--seed",
+        11,
+        "--malformed-line-rate",
+        0.02,
+        *(["--gzip"] if request.param else []),
     )
     assert generated.returncode == 0, tools.describe(generated)
     db = tmp / "warehouse.duckdb"

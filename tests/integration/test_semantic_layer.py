@@ -66,24 +66,8 @@ class World:
 def world(tmp_path_factory, tools) -> World:
     tmp = tmp_path_factory.mktemp("semantic")
     out, db = tmp / "world", tmp / "warehouse.duckdb"
-    generated = subprocess.run(
-        [
-            str(tools.REPO / ".venv" / "bin" / "chat-analytics"),
-            "generate",
-            "--out",
-            str(out),
-            "--seed",
-            str(SEED),
-            "--days",
-            str(DAYS),
-            "--conversations-per-day",
-            str(CONVERSATIONS_PER_DAY),
-        ],
-        cwd=tools.REPO,
-        env=tools.tool_env(db, tmp, SALT),
-        capture_output=True,
-        text=True,
-        timeout=600,
+    generated = tools.generate(
+        out, "--seed", SEED, "--days", DAYS, "--conversations-per-day", CONVERSATIONS_PER_DAY
     )
     assert generated.returncode == 0, tools.describe(generated)
     landed = tools.land([out], db, tmp)
