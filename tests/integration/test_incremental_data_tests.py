@@ -47,6 +47,17 @@ def _results(tmp: Path) -> dict[str, str]:
     return statuses
 
 
+def _failures(tmp: Path) -> dict[str, int]:
+    """Failing rows of every data test of the last dbt command that found any, by alias."""
+    run = json.loads((tmp / "target" / "run_results.json").read_text())
+    manifest = json.loads((tmp / "target" / "manifest.json").read_text())
+    return {
+        manifest["nodes"][r["unique_id"]]["alias"]: r["failures"]
+        for r in run["results"]
+        if r["failures"]
+    }
+
+
 def _alias(tmp: Path, model: str, test: str, text: str = "") -> str:
     """The alias of the one data test `test` on `model` whose compiled SQL contains `text`."""
     manifest = json.loads((tmp / "target" / "manifest.json").read_text())
@@ -233,3 +244,35 @@ def test_a_new_row_that_repeats_an_old_key_fails(built, tools):
         f" and classified_at > cast('{_text(tools, db, first_build)}' as timestamp)",
     )
     _check(tools.run_dbt(["test", *DATA_TESTS], db, tmp, salt=SALT), tools)
+
+
+def test_a_null_in_a_required_raw_column_fails(built, tools):
+    tmp, db, *_ = built
+    # landing creates the raw tables with NOT NULL columns; a table made by another loader may
+    # lack them, and then one test checks all the required columns of the newly landed rows
+    row = tools.query(
+        db,
+        "select load_id, line_number, file_name, cast(landed_at as varchar) as landed_at"
+        " from raw.segment_events order by load_id desc, line_number limit 1",
+    )[0]
+    where = f"where load_id = {row['load_id']} and line_number = {row['line_number']}"
+    alias = _alias(tmp, "segment_events", "columns_not_null")
+    select = ["--select", "source:raw.segment_events", *DATA_TESTS]
+    _execute(
+        db,
+        "alter table raw.segment_events alter column file_name drop not null;"
+        " update raw.segment_events"
+        f" set file_name = null, landed_at = current_timestamp::timestamp {where}",
+    )
+    try:
+        result = tools.run_dbt(["test", *select], db, tmp, salt=SALT)
+        assert result.returncode != 0, tools.describe(result)
+        assert _failures(tmp) == {alias: 1}
+    finally:
+        _execute(
+            db,
+            f"update raw.segment_events set file_name = '{row['file_name']}',"
+            f" landed_at = cast('{row['landed_at']}' as timestamp) {where};"
+            " alter table raw.segment_events alter column file_name set not null",
+        )
+    _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
