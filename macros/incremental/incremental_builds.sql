@@ -140,7 +140,8 @@
     has not seen yet and every earlier row that shares an envelope id with them (SPEC §4: which
     copy is the first one, and whether the others collide, is decided among all copies). The
     loads and the earlier copies are found on a few narrow columns first; the wide raw rows are
-    then read for those alone. -#}
+    then read for those alone. The loads are compared as distinct ids (a few hundred), not row by
+    row. -#}
 {% macro landed_rows_to_classify(landed, envelope_id) -%}
     {%- if is_incremental() %}
     {{ return(adapter.dispatch('landed_rows_to_classify', 'chat_analytics')(landed, envelope_id)) }}
@@ -151,9 +152,9 @@
 
 {% macro default__landed_rows_to_classify(landed, envelope_id) -%}
     with new_loads as (
-        select distinct landed_load_ids.load_id
-        from {{ landed }} as landed_load_ids
-        where landed_load_ids.load_id not in (select classified.load_id from {{ this }} as classified)
+        select landed_loads.load_id
+        from (select distinct landed_load_ids.load_id from {{ landed }} as landed_load_ids) as landed_loads
+        where landed_loads.load_id not in (select distinct classified.load_id from {{ this }} as classified)
     ),
 
     new_envelope_ids as (
@@ -186,9 +187,9 @@
 {#- DuckDB: the earlier copies are fetched by rowid, so that the wide table is not read in full. -#}
 {% macro duckdb__landed_rows_to_classify(landed, envelope_id) -%}
     with new_loads as (
-        select distinct landed_load_ids.load_id
-        from {{ landed }} as landed_load_ids
-        where landed_load_ids.load_id not in (select classified.load_id from {{ this }} as classified)
+        select landed_loads.load_id
+        from (select distinct landed_load_ids.load_id from {{ landed }} as landed_load_ids) as landed_loads
+        where landed_loads.load_id not in (select distinct classified.load_id from {{ this }} as classified)
     ),
 
     new_envelope_ids as (
