@@ -9,13 +9,13 @@ conversations as (
 
 summarise_intents as (
     select
-        coalesce(first_intent, '(none)') as intent,
+        {{ intent_label('first_intent') }} as intent,
         count(*) filter (where is_engaged) as engaged_conversations,
         count(*) filter (where is_engaged and is_recognized) as recognized_conversations,
         count(*) filter (where is_engaged and is_resolved) as resolved_conversations,
         count(*) filter (where is_engaged and csat_rating is not null) as rated_conversations
     from conversations
-    group by coalesce(first_intent, '(none)')
+    group by {{ intent_label('first_intent') }}
 ),
 
 derive_shares as (

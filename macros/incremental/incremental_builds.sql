@@ -311,3 +311,92 @@
         <> case when {{ is_open_at('conversations.last_event_at', 'latest.as_of') }} then 'in_progress' else 'abandoned' end
     {%- endif %}
 {%- endmacro %}
+
+
+{#- The keys of a mart aggregated from int_conversations_assembled (a day and channel, a day and
+    intent, a user) that an incremental build computes again: the keys of every conversation
+    rewritten or judged again since this model's watermark (`reassembled_at`), and every stored
+    key whose count of conversations (`counted`, on the stored rows that `stored_filter` selects)
+    differs from a recount, which is how a key that a conversation left is found (its date,
+    channel, intent or user changed, or it has no rows any more). With both, every other key's
+    conversations are the ones it was computed from. `keys`: column name -> expression over the
+    conversation rows; `row_filter`: the rows the mart aggregates. -#}
+{% macro keys_to_recompute(conversations, keys, counted='conversations', stored_filter=none, row_filter=none) -%}
+    select
+        {%- for name, expression in keys.items() %}
+        {{ expression }} as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ conversations }}
+    where
+        reassembled_at > {{ build_watermark() }}
+        {%- if row_filter %}
+        and {{ row_filter }}
+        {%- endif %}
+    union
+    select
+        {%- for name in keys %}
+        stored.{{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from (
+        select
+            {%- for name in keys %}
+            {{ name }},
+            {%- endfor %}
+            {{ counted }} as conversations_counted
+        from {{ this }}
+        {%- if stored_filter %}
+        where {{ stored_filter }}
+        {%- endif %}
+    ) as stored
+    left join (
+        select
+            {%- for name, expression in keys.items() %}
+            {{ expression }} as {{ name }},
+            {%- endfor %}
+            count(*) as conversations_counted
+        from {{ conversations }}
+        {%- if row_filter %}
+        where {{ row_filter }}
+        {%- endif %}
+        group by
+            {%- for expression in keys.values() %}
+            {{ expression }}{{ ',' if not loop.last }}
+            {%- endfor %}
+    ) as recounted
+        on
+            {%- for name in keys %}
+            {{ 'and ' if not loop.first }}stored.{{ name }} is not distinct from recounted.{{ name }}
+            {%- endfor %}
+    where recounted.conversations_counted is distinct from stored.conversations_counted
+{%- endmacro %}
+
+
+{#- pre-hook of those marts: on an incremental build, delete the rows of the keys to compute
+    again (in the build's transaction); the model then appends the keys it no longer has. -#}
+{% macro delete_keys_to_recompute(conversations, keys, counted='conversations', stored_filter=none, row_filter=none) -%}
+    {%- if is_incremental() %}
+    delete from {{ this }}
+    using ({{ keys_to_recompute(conversations, keys, counted, stored_filter, row_filter) }}) as recomputed
+    where
+        {%- for name in keys %}
+        {{ 'and ' if not loop.first }}{{ this }}.{{ name }} is not distinct from recomputed.{{ name }}
+        {%- endfor %}
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- The rows of `rows` (a CTE with the key columns) that such a mart aggregates: all of them on a
+    full build; on an incremental build, after its pre-hook, those of the keys it no longer has. -#}
+{% macro rows_of_missing_keys(rows, key_columns) -%}
+    select * from {{ rows }} as candidate_rows
+    {%- if is_incremental() %}
+    where not exists (
+        select 1
+        from {{ this }} as kept
+        where
+            {%- for name in key_columns %}
+            {{ 'and ' if not loop.first }}kept.{{ name }} is not distinct from candidate_rows.{{ name }}
+            {%- endfor %}
+    )
+    {%- endif %}
+{%- endmacro %}

@@ -1,7 +1,22 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_keys_to_recompute(ref('int_conversations_assembled'), {'conversation_date': 'conversation_date', 'channel': 'channel'}, stored_filter='step_number = 1') }}",
+    post_hook="{{ record_build_watermark() }}",
+) }}
+
+-- incremental: only the days and channels that a conversation rewritten since the last build
+-- touches now or touched before (DECISIONLOG D38); step 1 counts every conversation of a key
+
 with
 
 conversations as (
     select * from {{ ref('int_conversations_assembled') }}
+),
+
+select_keys_to_compute as (
+    {{ rows_of_missing_keys('conversations', ['conversation_date', 'channel']) }}
 ),
 
 funnel_steps as (
@@ -35,7 +50,7 @@ set_funnel_deadlines as (
         resolved_at,
         rated_at,
         {{ dbt.dateadd('hour', var('funnel_window_hours'), 'started_at') }} as funnel_deadline_at
-    from conversations
+    from select_keys_to_compute
 ),
 
 -- a step is reached when the previous one was and its milestone fell within the window;

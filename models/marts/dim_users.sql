@@ -1,7 +1,23 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_keys_to_recompute(ref('int_conversations_assembled'), {'user_key': 'user_key'}, row_filter='user_key is not null') }}",
+    post_hook="{{ record_build_watermark() }}",
+) }}
+
+-- incremental: only the users of the conversations rewritten since the last build, now or
+-- before (DECISIONLOG D38)
+
 with
 
 conversations as (
     select * from {{ ref('int_conversations_assembled') }}
+    where user_key is not null
+),
+
+select_users_to_compute as (
+    {{ rows_of_missing_keys('conversations', ['user_key']) }}
 ),
 
 summarise_users as (
@@ -14,8 +30,7 @@ summarise_users as (
         count(case when is_engaged then 1 end) as engaged_conversations,
         count(case when outcome = 'escalated' then 1 end) as escalated_conversations,
         count(csat_rating) as rated_conversations
-    from conversations
-    where user_key is not null
+    from select_users_to_compute
     group by user_key
 )
 

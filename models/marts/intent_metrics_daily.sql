@@ -1,3 +1,14 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_keys_to_recompute(ref('int_conversations_assembled'), {'conversation_date': 'conversation_date', 'intent': intent_label('first_intent')}) }}",
+    post_hook="{{ record_build_watermark() }}",
+) }}
+
+-- incremental: only the days and intents that a conversation rewritten since the last build
+-- touches now or touched before (DECISIONLOG D38)
+
 with
 
 conversations as (
@@ -7,8 +18,12 @@ conversations as (
 label_intents as (
     select
         *,
-        coalesce(first_intent, '(none)') as intent
+        {{ intent_label('first_intent') }} as intent
     from conversations
+),
+
+select_keys_to_compute as (
+    {{ rows_of_missing_keys('label_intents', ['conversation_date', 'intent']) }}
 ),
 
 aggregate_by_day_and_intent as (
@@ -16,7 +31,7 @@ aggregate_by_day_and_intent as (
         conversation_date,
         intent,
         {{ conversation_rate_columns() }}
-    from label_intents
+    from select_keys_to_compute
     group by conversation_date, intent
 )
 
