@@ -114,18 +114,27 @@ def day_by_day(tmp_path_factory, tools):
 
     _check(tools.run_dbt(["seed"], db, tmp, salt=SALT), tools)
     outcomes_seen: dict[str, list[str]] = defaultdict(list)
+    # the keys of the daily marts and dim_users each conversation had after each build
+    keys_seen: dict[str, set[tuple]] = defaultdict(set)
     for day in days:
         _check(tools.land(by_day[day], db, tmp), tools)
         _check(tools.run_dbt(["run"], db, tmp, salt=SALT), tools)
-        for row in tools.query(db, "select conversation_id, outcome from marts.fct_conversations"):
+        for row in tools.query(
+            db,
+            "select conversation_id, outcome, conversation_date, channel, first_intent, user_key"
+            " from marts.fct_conversations",
+        ):
             outcomes_seen[row["conversation_id"]].append(row["outcome"])
+            keys_seen[row["conversation_id"]].add(
+                (row["conversation_date"], row["channel"], row["first_intent"], row["user_key"])
+            )
     # the last cycle also runs every data test, incrementally built
     _check(tools.run_dbt(["build"], db, tmp, salt=SALT), tools)
-    return tmp, db, outcomes_seen
+    return tmp, db, outcomes_seen, keys_seen
 
 
 def test_the_run_exercises_reclassification_and_reevaluation(day_by_day, tools):
-    _, db, outcomes_seen = day_by_day
+    _, db, outcomes_seen, keys_seen = day_by_day
     reclassified = tools.query(
         db,
         """
@@ -151,10 +160,13 @@ def test_the_run_exercises_reclassification_and_reevaluation(day_by_day, tools):
         "where event_class = 'chat' and received_at > event_at + interval 1 day",
     )[0]["n"]
     assert late > 0, "no late chat event was landed"
+    # a conversation that left a key of the daily marts or dim_users (DECISIONLOG D38)
+    moved = [cid for cid, keys in keys_seen.items() if len(keys) > 1]
+    assert moved, "no conversation changed its day, channel, first intent or user between builds"
 
 
 def test_incremental_marts_equal_a_full_refresh(day_by_day, tools):
-    tmp, db, _ = day_by_day
+    tmp, db, *_ = day_by_day
     incremental = _marts(tools, db)
     full_db = tmp / "full_refresh.duckdb"
     shutil.copy2(db, full_db)
@@ -172,7 +184,7 @@ def test_incremental_marts_equal_a_full_refresh(day_by_day, tools):
 
 
 def test_a_build_with_nothing_new_changes_nothing(day_by_day, tools):
-    tmp, db, _ = day_by_day
+    tmp, db, *_ = day_by_day
     before = _marts(tools, db)
     classified_before = tools.query(
         db,
