@@ -87,9 +87,8 @@
     once per build): those that a row classified since this model's watermark belongs or
     belonged to (`payload_conversation_id` is the same whatever the row's class, so a chat row
     that became a duplicate still names its conversation), and those with a chat event whose
-    anonymous id may have been linked to another user since (a new or reclassified row that
-    carries both ids). -#}
-{% macro changed_conversation_ids(events) -%}
+    anonymous id was linked to another user since (`identities`: int_identities_stitched). -#}
+{% macro changed_conversation_ids(events, identities) -%}
     select payload_conversation_id as conversation_id
     from ({{ unabsorbed_events(events) }}) as unabsorbed
     where payload_conversation_id is not null
@@ -98,7 +97,7 @@
     from {{ events }} as linked_events
     where
         linked_events.event_class = 'chat'
-        and linked_events.anonymous_id in ({{ relinked_anonymous_ids(events) }})
+        and linked_events.anonymous_id in ({{ relinked_anonymous_ids(events, identities) }})
 {%- endmacro %}
 
 
@@ -214,54 +213,38 @@
 {%- endmacro %}
 
 
-{#- The anonymous ids that a row classified since this model's watermark links to a user (it
-    carries both ids): their link (the latest such row, SPEC §4) is worked out again. -#}
+{#- The anonymous ids that a row classified since this model's watermark carries together with a
+    user id: their link is worked out again. -#}
 {% macro linking_anonymous_ids(events) -%}
-    select unabsorbed.anonymous_id
+    select distinct unabsorbed.anonymous_id
     from ({{ unabsorbed_events(events) }}) as unabsorbed
     where unabsorbed.anonymous_id is not null and unabsorbed.user_id is not null
 {%- endmacro %}
 
 
-{#- Of those, the ones whose linked user may have changed, so that their conversations are
-    stitched again. The link cannot have changed when every row that carries the anonymous id
-    with a user id names the same user, and one of them, classified before the watermark, still
-    links: the old link and the new one are both that user. (A returning, identified user is
-    the common case, and re-stitching all their past conversations every night would be most
-    of an incremental build.) -#}
-{% macro relinked_anonymous_ids(events) -%}
-    select candidates.anonymous_id
-    from ({{ linking_anonymous_ids(events) }}) as candidates
-    left join (
-        select
-            identified.anonymous_id,
-            count(distinct identified.user_id) as linked_users,
-            count(
-                case
-                    when
-                        identified.classified_at <= {{ build_watermark() }}
-                        and identified.event_class in ('identity', 'chat', 'unmapped')
-                        then 1
-                end
-            ) as earlier_links
-        from {{ events }} as identified
-        where
-            identified.user_id is not null
-            and identified.anonymous_id in ({{ linking_anonymous_ids(events) }})
-        group by identified.anonymous_id
-    ) as links
-        on candidates.anonymous_id = links.anonymous_id
-    where not coalesce(links.linked_users = 1 and links.earlier_links > 0, false)
+{#- The anonymous ids whose linked user changed since this model's watermark: int_identities_stitched
+    stamps `relinked_at` when it links an anonymous id for the first time or to another user;
+    an anonymous id that a row classified since then carries with a user id but that has no link
+    (any more) is counted too. -#}
+{% macro relinked_anonymous_ids(events, identities) -%}
+    select relinked.anonymous_id
+    from {{ identities }} as relinked
+    where relinked.relinked_at > {{ build_watermark() }}
+    union
+    select linking.anonymous_id
+    from ({{ linking_anonymous_ids(events) }}) as linking
+    where not exists (
+        select 1
+        from {{ identities }} as linked
+        where linked.anonymous_id = linking.anonymous_id
+    )
 {%- endmacro %}
 
 
-{#- pre-hook of int_identities_stitched: on an incremental build, remove the links it is about to
-    work out again. -#}
-{% macro delete_relinked_identities(events) -%}
-    {%- if is_incremental() %}
-    delete from {{ this }}
-    where anonymous_id in ({{ linking_anonymous_ids(events) }})
-    {%- endif %}
+{#- post-hook of int_identities_stitched: an anonymous id whose stored link was worked out again
+    from all its rows and that has no linking row left is written without a user; remove it. -#}
+{% macro delete_lost_identity_links() -%}
+    delete from {{ this }} where user_id is null
 {%- endmacro %}
 
 

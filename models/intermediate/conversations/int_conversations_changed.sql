@@ -9,6 +9,8 @@
 -- read by every model kept per conversation, each from its own watermark on. A full build logs
 -- every conversation, so that a model built incrementally after it reassembles all of them.
 
+-- depends_on: {{ ref('int_identities_stitched') }}
+
 with
 
 events as (
@@ -19,7 +21,7 @@ events as (
 -- full: every conversation
 changed_conversations as (
     {%- if is_incremental() %}
-        {{ changed_conversation_ids(ref('int_events_unioned')) }}
+        {{ changed_conversation_ids(ref('int_events_unioned'), ref('int_identities_stitched')) }}
     {%- else %}
         select distinct events.payload_conversation_id as conversation_id
         from events

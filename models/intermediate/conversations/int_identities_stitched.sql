@@ -1,10 +1,18 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='delete+insert',
+    unique_key='anonymous_id',
     on_schema_change='fail',
-    pre_hook="{{ delete_relinked_identities(ref('int_events_unioned')) }}",
-    post_hook="{{ record_build_watermark() }}",
+    post_hook=[
+        "{{ delete_lost_identity_links() }}",
+        "{{ record_build_watermark() }}",
+    ],
 ) }}
+
+-- An incremental build works out again the links of the anonymous ids that rows classified since
+-- its last build carry together with a user id, from the stored link and those rows alone
+-- (DECISIONLOG D39). Only when the row behind a stored link was classified again (a copy of it
+-- landed, so it may no longer link) are all the rows of that anonymous id read again.
 
 with
 
@@ -14,9 +22,33 @@ events as (
 
 {%- if is_incremental() %}
 
--- the anonymous ids that a row classified since the last build links to a user
+unabsorbed as (
+    {{ unabsorbed_events(ref('int_events_unioned')) }}
+),
+
+-- the anonymous ids that a row classified since the last build carries with a user id
 linking_anonymous_ids as (
     {{ linking_anonymous_ids(ref('int_events_unioned')) }}
+),
+
+stored_links as (
+    select stored.*
+    from {{ this }} as stored
+    inner join linking_anonymous_ids as linking
+        on stored.anonymous_id = linking.anonymous_id
+),
+
+-- stored links whose row was classified again: worked out from every row of the anonymous id
+links_to_rebuild as (
+    select stored_links.anonymous_id
+    from stored_links
+    where exists (
+        select 1
+        from unabsorbed
+        where
+            unabsorbed.source = stored_links.link_source
+            and unabsorbed.event_id = stored_links.link_event_id
+    )
 ),
 {%- endif %}
 
@@ -28,13 +60,37 @@ select_identity_links as (
         received_at,
         source,
         event_id
-    from events
+    from {{ 'unabsorbed' if is_incremental() else 'events' }}
     where
         event_class in ('identity', 'chat', 'unmapped')
         and anonymous_id is not null
         and user_id is not null
     {%- if is_incremental() %}
-        and anonymous_id in (select linking.anonymous_id from linking_anonymous_ids as linking)
+        and anonymous_id not in (select rebuild.anonymous_id from links_to_rebuild as rebuild)
+    -- the stored link still links (its row was not classified again): it competes with the new rows
+    union all
+    select
+        anonymous_id,
+        user_id,
+        linked_at as event_at,
+        link_received_at as received_at,
+        link_source as source,
+        link_event_id as event_id
+    from stored_links
+    where anonymous_id not in (select rebuild.anonymous_id from links_to_rebuild as rebuild)
+    union all
+    select
+        anonymous_id,
+        user_id,
+        event_at,
+        received_at,
+        source,
+        event_id
+    from events
+    where
+        event_class in ('identity', 'chat', 'unmapped')
+        and user_id is not null
+        and anonymous_id in (select rebuild.anonymous_id from links_to_rebuild as rebuild)
     {%- endif %}
 ),
 
@@ -44,8 +100,7 @@ rank_identity_links as (
         row_number() over (
             partition by anonymous_id
             order by event_at desc, received_at desc nulls first, source desc, event_id desc
-        ) as latest_link_rank,
-        count(*) over (partition by anonymous_id) as linking_events
+        ) as latest_link_rank
     from select_identity_links
 ),
 
@@ -54,9 +109,53 @@ pick_latest_links as (
         anonymous_id,
         user_id,
         event_at as linked_at,
-        linking_events
+        received_at as link_received_at,
+        source as link_source,
+        event_id as link_event_id
     from rank_identity_links
     where latest_link_rank = 1
+),
+
+{%- if is_incremental() %}
+
+-- a rebuilt anonymous id with no linking row left: a row without user, which replaces the stored
+-- link and which the post-hook then deletes
+add_lost_links as (
+    select * from pick_latest_links
+    union all
+    select
+        rebuild.anonymous_id,
+        null as user_id,
+        null as linked_at,
+        null as link_received_at,
+        null as link_source,
+        null as link_event_id
+    from links_to_rebuild as rebuild
+    where rebuild.anonymous_id not in (select latest.anonymous_id from pick_latest_links as latest)
+),
+
+{%- endif %}
+
+-- relinked_at moves when the linked user changes (or the anonymous id is linked for the first time)
+{%- set relinked_at -%}
+    {%- if is_incremental() -%}
+        case
+            when links.user_id is not distinct from stored_links.user_id then stored_links.relinked_at
+            else {{ build_started_at() }}
+        end
+    {%- else -%}
+        {{ build_started_at() }}
+    {%- endif -%}
+{%- endset %}
+stamp_relinks as (
+    select
+        links.*,
+        {{ relinked_at }} as relinked_at
+    from {{ 'add_lost_links' if is_incremental() else 'pick_latest_links' }} as links
+    {%- if is_incremental() %}
+    left join stored_links
+        on links.anonymous_id = stored_links.anonymous_id
+    {%- endif %}
 )
 
-select * from pick_latest_links
+select * from stamp_relinks
