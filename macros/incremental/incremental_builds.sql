@@ -101,6 +101,36 @@
 {%- endmacro %}
 
 
+{#- pre-hook of int_conversations_changed: on an incremental build, delete the rows logged no later
+    than the oldest watermark of the models that read the log. Each reads only the rows logged
+    after its own watermark, so none reads these again; a model that failed or was left out of a
+    build keeps its old watermark, and with it the rows it has not absorbed yet. While any of them
+    has no watermark, nothing is deleted. -#}
+{% macro delete_absorbed_changes() -%}
+    {%- if is_incremental() and execute %}
+    {%- set readers = [] %}
+    {%- for node in graph.nodes.values() %}
+        {%- if node.resource_type == 'model' and model.unique_id in node.depends_on.nodes %}
+            {%- do readers.append(node.alias or node.name) %}
+        {%- endif %}
+    {%- endfor %}
+    {%- if readers %}
+    delete from {{ this }}
+    where changed_at <= (
+        select case when count(watermarks.model_name) = count(*) then min(watermarks.classified_through) end
+        from (
+            {%- for reader in readers %}
+            select '{{ reader }}' as model_name{{ " union all" if not loop.last }}
+            {%- endfor %}
+        ) as readers
+        left join {{ build_watermarks_relation() }} as watermarks
+            on readers.model_name = watermarks.model_name
+    )
+    {%- endif %}
+    {%- endif %}
+{%- endmacro %}
+
+
 {#- The conversations a model kept per conversation reassembles in this build: those logged in
     `changes` (int_conversations_changed) since the model's watermark. -#}
 {% macro conversations_to_reassemble(changes) -%}

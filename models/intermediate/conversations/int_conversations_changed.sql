@@ -2,12 +2,14 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
+    pre_hook="{{ delete_absorbed_changes() }}",
     post_hook="{{ record_build_watermark() }}",
 ) }}
 
 -- The build's log of conversations to reassemble (DECISIONLOG D27): worked out once per build and
 -- read by every model kept per conversation, each from its own watermark on. A full build logs
--- every conversation, so that a model built incrementally after it reassembles all of them.
+-- every conversation, so that a model built incrementally after it reassembles all of them. The
+-- rows every model has absorbed are deleted before the next build logs its own.
 
 -- depends_on: {{ ref('int_identities_stitched') }}
 
