@@ -165,8 +165,8 @@ def test_the_run_exercises_reclassification_and_reevaluation(day_by_day, tools):
     assert moved, "no conversation changed its day, channel, first intent or user between builds"
 
 
-def test_incremental_marts_equal_a_full_refresh(day_by_day, tools):
-    tmp, db, *_ = day_by_day
+def _assert_marts_equal_a_full_refresh(tools, db: Path, tmp: Path) -> None:
+    """Rebuild a copy of db with --full-refresh and compare every mart row for row."""
     incremental = _marts(tools, db)
     full_db = tmp / "full_refresh.duckdb"
     shutil.copy2(db, full_db)
@@ -181,6 +181,11 @@ def test_incremental_marts_equal_a_full_refresh(day_by_day, tools):
             for p in tools.diff_rows(incremental[mart], full[mart], key=key, columns=columns)
         ]
     assert not problems, "\n".join(problems[:40])
+
+
+def test_incremental_marts_equal_a_full_refresh(day_by_day, tools):
+    tmp, db, *_ = day_by_day
+    _assert_marts_equal_a_full_refresh(tools, db, tmp)
 
 
 def test_a_build_with_nothing_new_changes_nothing(day_by_day, tools):
@@ -235,18 +240,7 @@ def test_a_model_left_out_of_a_build_catches_up_and_the_log_is_pruned(tmp_path, 
     assert [row["changed_at"] for row in after][:1] == [second_build["changed_at"]], after
     assert len(after) == 2, after
 
-    full_db = tmp_path / "full_refresh.duckdb"
-    shutil.copy2(db, full_db)
-    _check(tools.run_dbt(["run", "--full-refresh"], full_db, tmp_path, salt=SALT), tools)
-    incremental, full = _marts(tools, db), _marts(tools, full_db)
-    problems = [
-        f"{mart}: {p}"
-        for mart, key in MARTS.items()
-        for p in tools.diff_rows(
-            incremental[mart], full[mart], key=key, columns=list(full[mart][0])
-        )
-    ]
-    assert not problems, "\n".join(problems[:40])
+    _assert_marts_equal_a_full_refresh(tools, db, tmp_path)
 
     _check(tools.run_dbt(["run"], db, tmp_path, salt=SALT), tools)
     assert _log_rows(tools, db) == [], "rows that every reader absorbed are still logged"

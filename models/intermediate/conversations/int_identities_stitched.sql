@@ -50,6 +50,16 @@ links_to_rebuild as (
             and unabsorbed.event_id = stored_links.link_event_id
     )
 ),
+
+-- the rows a link is worked out from: those classified since the last build, and every row of
+-- an anonymous id whose stored link is worked out again
+candidate_rows as (
+    select * from unabsorbed
+    where anonymous_id not in (select rebuild.anonymous_id from links_to_rebuild as rebuild)
+    union all
+    select * from events
+    where anonymous_id in (select rebuild.anonymous_id from links_to_rebuild as rebuild)
+),
 {%- endif %}
 
 select_identity_links as (
@@ -60,13 +70,12 @@ select_identity_links as (
         received_at,
         source,
         event_id
-    from {{ 'unabsorbed' if is_incremental() else 'events' }}
+    from {{ 'candidate_rows' if is_incremental() else 'events' }}
     where
         event_class in ('identity', 'chat', 'unmapped')
         and anonymous_id is not null
         and user_id is not null
     {%- if is_incremental() %}
-        and anonymous_id not in (select rebuild.anonymous_id from links_to_rebuild as rebuild)
     -- the stored link still links (its row was not classified again): it competes with the new rows
     union all
     select
@@ -78,19 +87,6 @@ select_identity_links as (
         link_event_id as event_id
     from stored_links
     where anonymous_id not in (select rebuild.anonymous_id from links_to_rebuild as rebuild)
-    union all
-    select
-        anonymous_id,
-        user_id,
-        event_at,
-        received_at,
-        source,
-        event_id
-    from events
-    where
-        event_class in ('identity', 'chat', 'unmapped')
-        and user_id is not null
-        and anonymous_id in (select rebuild.anonymous_id from links_to_rebuild as rebuild)
     {%- endif %}
 ),
 
