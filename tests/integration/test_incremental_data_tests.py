@@ -18,6 +18,7 @@ like a rewritten row.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -276,3 +277,54 @@ def test_a_null_in_a_required_raw_column_fails(built, tools):
             " alter table raw.segment_events alter column file_name set not null",
         )
     _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
+
+
+def _comments(tools, db: Path, schema: str, relation: str) -> dict[str | None, str | None]:
+    """The stored comments of a relation: None -> its own, column name -> the column's."""
+    rows = tools.query(
+        db,
+        "select null as name, comment from duckdb_tables()"
+        " where schema_name = ? and table_name = ?"
+        " union all select null, comment from duckdb_views()"
+        " where schema_name = ? and view_name = ?"
+        " union all select column_name, comment from duckdb_columns()"
+        " where schema_name = ? and table_name = ?",
+        [schema, relation] * 3,
+    )
+    return {row["name"]: row["comment"] for row in rows}
+
+
+def test_descriptions_are_comments_and_a_build_writes_only_those_that_differ(built, tools):
+    tmp, db, *_ = built
+    manifest = json.loads((tmp / "target" / "manifest.json").read_text())
+    models = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["package_name"] == "chat_analytics"
+    ]
+    assert len(models) > 10
+    for node in models:
+        stored = _comments(tools, db, node["schema"], node["alias"])
+        expected = {None: node["description"]}
+        expected.update({name: c["description"] for name, c in node["columns"].items()})
+        assert {k: stored.get(k) for k in expected} == expected, node["name"]
+
+    # an edited description: the stored comments differ from the docs until the next build
+    _execute(
+        db,
+        "comment on table marts.fct_conversations is 'old';"
+        " comment on column marts.fct_conversations.channel is 'old'",
+    )
+    log = tmp / "logs" / "dbt.log"
+    log.unlink(missing_ok=True)
+    run = ["run", "--select", "fct_conversations", "--log-level-file", "debug"]
+    _check(tools.run_dbt(run, db, tmp, salt=SALT), tools)
+    node = manifest["nodes"]["model.chat_analytics.fct_conversations"]
+    stored = _comments(tools, db, "marts", "fct_conversations")
+    assert stored[None] == node["description"]
+    assert stored["channel"] == node["columns"]["channel"]["description"]
+    written = re.findall(r"comment on (?:table|column) \S+", log.read_text())
+    assert sorted(written) == [
+        'comment on column "warehouse"."marts"."fct_conversations".channel',
+        'comment on table "warehouse"."marts"."fct_conversations"',
+    ]
