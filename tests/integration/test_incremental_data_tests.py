@@ -28,7 +28,6 @@ import pytest
 pytestmark = pytest.mark.slow
 
 SALT = "scoped-tests-salt"
-UNIONED_EXPRESSION = "expression_is_true_int_events_unioned"
 DATA_TESTS = ["--exclude-resource-type", "unit_test"]
 
 
@@ -189,7 +188,7 @@ def test_a_broken_row_fails_until_it_is_fixed(built, tools):
         "update staging.stg_segment__events set rejection_reason = 'missing_event_id' "
         f"where load_id = {broken['load_id']} and line_number = {broken['line_number']}",
     )
-    alias = _alias(tmp, "int_events_unioned", "expression_is_true", "rejection_reason is not null")
+    alias = _alias(tmp, "int_events_unioned", "row_checks", "rejection_reason is not null")
     for command in (["test", *DATA_TESTS], ["build", *DATA_TESTS], ["build", *DATA_TESTS]):
         result = tools.run_dbt(command, db, tmp, salt=SALT)
         assert result.returncode != 0, tools.describe(result)
@@ -328,3 +327,51 @@ def test_descriptions_are_comments_and_a_build_writes_only_those_that_differ(bui
         'comment on column "warehouse"."marts"."fct_conversations".channel',
         'comment on table "warehouse"."marts"."fct_conversations"',
     ]
+
+
+def test_row_checks_name_every_check_a_row_breaks(built, tools):
+    tmp, db, *_ = built
+    # fct_messages_row_checks: sender in (user, bot, agent) and reporting_events >= 1
+    keys = [
+        r["message_key"]
+        for r in tools.query(
+            db, "select message_key from marts.fct_messages order by message_key limit 4"
+        )
+    ]
+    kept = tools.query(
+        db,
+        "select message_key, sender, reporting_events from marts.fct_messages"
+        " where message_key in (?, ?, ?, ?)",
+        keys,
+    )
+    _execute(
+        db,
+        f"update marts.fct_messages set sender = 'robot' where message_key = '{keys[0]}';"
+        f" update marts.fct_messages set reporting_events = 0 where message_key = '{keys[1]}';"
+        " update marts.fct_messages set sender = 'robot', reporting_events = -1"
+        f" where message_key = '{keys[2]}';"
+        # a NULL passes every check
+        f" update marts.fct_messages set reporting_events = null where message_key = '{keys[3]}'",
+    )
+    try:
+        select = ["--select", "fct_messages_row_checks"]
+        result = tools.run_dbt(["test", *select, *DATA_TESTS], db, tmp, salt=SALT)
+        assert result.returncode != 0, tools.describe(result)
+        assert _failures(tmp) == {"fct_messages_row_checks": 3}
+        compiled = next((tmp / "target" / "compiled").rglob("fct_messages_row_checks.sql"))
+        rows = tools.query(db, compiled.read_text())
+        failed = {r["message_key"]: r["failed_checks"] for r in rows}
+        assert failed == {
+            keys[0]: "sender in ('user', 'bot', 'agent')",
+            keys[1]: "reporting_events >= 1",
+            keys[2]: "sender in ('user', 'bot', 'agent'); reporting_events >= 1",
+        }
+    finally:
+        for row in kept:
+            _execute(
+                db,
+                f"update marts.fct_messages set sender = '{row['sender']}',"
+                f" reporting_events = {row['reporting_events']}"
+                f" where message_key = '{row['message_key']}'",
+            )
+    _check(tools.run_dbt(["test", *select, *DATA_TESTS], db, tmp, salt=SALT), tools)

@@ -1,0 +1,63 @@
+{#- Fails with every row that breaks one of several row checks, each failing row listing the
+    conditions it breaks in `failed_checks`: one test (one query, one dbt node) for the accepted
+    values, ranges and rules between columns of a model, where a test per check would cost a
+    node each (DECISIONLOG D43).
+
+    - `accepted_values`: column -> the values it may take (a string is quoted, a number not).
+    - `ranges`: column -> {min_value, max_value}, inclusive; either bound may be left out.
+    - `expressions`: SQL conditions every row must meet.
+
+    A NULL passes each check, as in dbt's accepted_values and the project's accepted_range and
+    expression_is_true: write `x is not null and …` to require a value. -#}
+{% test row_checks(model, accepted_values=none, ranges=none, expressions=none) -%}
+
+{%- set conditions = [] -%}
+{%- for column, values in (accepted_values or {}).items() -%}
+    {%- set listed = [] -%}
+    {%- for value in values -%}
+        {%- do listed.append("'" ~ value ~ "'" if value is string else value | string) -%}
+    {%- endfor -%}
+    {%- do conditions.append(column ~ ' in (' ~ listed | join(', ') ~ ')') -%}
+{%- endfor -%}
+{%- for column, bounds in (ranges or {}).items() -%}
+    {%- set parts = [] -%}
+    {%- if bounds.get('min_value') is not none -%}
+        {%- do parts.append(column ~ ' >= ' ~ bounds.get('min_value')) -%}
+    {%- endif -%}
+    {%- if bounds.get('max_value') is not none -%}
+        {%- do parts.append(column ~ ' <= ' ~ bounds.get('max_value')) -%}
+    {%- endif -%}
+    {%- if not parts -%}
+        {{ exceptions.raise_compiler_error("row_checks: the range of " ~ column ~ " needs min_value, max_value or both") }}
+    {%- endif -%}
+    {%- do conditions.append(parts | join(' and ')) -%}
+{%- endfor -%}
+{%- for expression in expressions or [] -%}
+    {%- do conditions.append(expression | trim | replace('\n', ' ')) -%}
+{%- endfor -%}
+{%- if not conditions -%}
+    {{ exceptions.raise_compiler_error("row_checks needs accepted_values, ranges or expressions") }}
+{%- endif %}
+
+with
+
+failing_rows as (
+    select *
+    from {{ model }}
+    where
+        {%- for condition in conditions %}
+        {{ 'or ' if not loop.first }}not coalesce({{ condition }}, true)
+        {%- endfor %}
+)
+
+select
+    concat_ws(
+        '; '
+        {%- for condition in conditions %},
+        case when not coalesce({{ condition }}, true) then '{{ condition | replace("'", "''") }}' end
+        {%- endfor %}
+    ) as failed_checks,
+    failing_rows.*
+from failing_rows
+
+{%- endtest %}
