@@ -30,30 +30,6 @@ flag_events as (
     from conversation_events
 ),
 
-rank_events as (
-    select
-        *,
-        row_number() over (
-            partition by conversation_id, event_name order by {{ earliest }}
-        ) as earliest_of_name_rank,
-        row_number() over (
-            partition by conversation_id, event_name order by {{ latest }}
-        ) as latest_of_name_rank,
-        row_number() over (
-            partition by conversation_id, is_recognized_intent order by {{ earliest }}
-        ) as recognized_intent_rank,
-        row_number() over (
-            partition by conversation_id, channel is null order by start_event_priority asc, {{ earliest }}
-        ) as channel_rank,
-        row_number() over (
-            partition by conversation_id, bot_version is null order by start_event_priority asc, {{ earliest }}
-        ) as bot_version_rank,
-        row_number() over (
-            partition by conversation_id, stitched_user_id is null order by {{ earliest }}
-        ) as user_rank
-    from flag_events
-),
-
 summarise_events as (
     select
         conversation_id,
@@ -64,34 +40,32 @@ summarise_events as (
         max(event_at) as last_event_at,
 
         -- attributes: the earliest conversation_started that carries one, else the earliest event
-        max(case when channel_rank = 1 then channel end) as channel,
-        max(case when bot_version_rank = 1 then bot_version end) as bot_version,
+        {{ first_by('channel', 'start_event_priority asc, ' ~ earliest, 'channel is not null') }} as channel,
+        {{ first_by('bot_version', 'start_event_priority asc, ' ~ earliest, 'bot_version is not null') }}
+            as bot_version,
 
         -- user: the stitched user of the earliest event that carries any id
-        max(case when user_rank = 1 then stitched_user_id end) as stitched_user_id,
-        count(case when user_rank = 1 and stitched_user_id is not null and is_identified then 1 end) > 0
+        {{ first_by('stitched_user_id', earliest, 'stitched_user_id is not null') }} as stitched_user_id,
+        coalesce({{ first_by('is_identified', earliest, 'stitched_user_id is not null') }}, false)
             as is_identified,
 
         -- intents
         count(case when event_name = 'intent_detected' then 1 end) as intents_detected,
         count(case when event_name = 'intent_detected' and is_fallback then 1 end) as fallback_intents,
         min(case when is_recognized_intent then event_at end) as recognized_at,
-        max(case when is_recognized_intent and recognized_intent_rank = 1 then intent end) as first_intent,
+        {{ first_by('intent', earliest, 'is_recognized_intent') }} as first_intent,
 
         -- escalation and resolution: the earliest of each
         min(case when event_name = 'conversation_escalated' then event_at end) as escalated_at,
-        max(
-            case when event_name = 'conversation_escalated' and earliest_of_name_rank = 1 then escalation_reason end
-        ) as escalation_reason,
+        {{ first_by('escalation_reason', earliest, "event_name = 'conversation_escalated'") }}
+            as escalation_reason,
         min(case when event_name = 'conversation_resolved' then event_at end) as resolved_at,
-        max(
-            case when event_name = 'conversation_resolved' and earliest_of_name_rank = 1 then resolved_by end
-        ) as resolved_by,
+        {{ first_by('resolved_by', earliest, "event_name = 'conversation_resolved'") }} as resolved_by,
 
         -- satisfaction: the latest rating counts, the first one is the funnel milestone
-        max(case when event_name = 'satisfaction_rated' and latest_of_name_rank = 1 then rating end) as csat_rating,
+        {{ first_by('rating', latest, "event_name = 'satisfaction_rated'") }} as csat_rating,
         min(case when event_name = 'satisfaction_rated' then event_at end) as rated_at
-    from rank_events
+    from flag_events
     group by conversation_id
 ),
 
