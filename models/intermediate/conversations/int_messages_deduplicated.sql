@@ -6,6 +6,8 @@
     post_hook="{{ record_build_watermark() }}",
 ) }}
 
+{%- set earliest = 'event_at asc, received_at asc nulls last, source asc, event_id asc' -%}
+
 with
 
 conversation_events as (
@@ -42,33 +44,18 @@ key_messages as (
     from select_message_events
 ),
 
-rank_message_reports as (
-    select
-        *,
-        row_number() over (
-            partition by message_key
-            order by event_at asc, received_at asc nulls last, source asc, event_id asc
-        ) as report_rank,
-        row_number() over (
-            partition by message_key
-            order by
-                case when message_length is null then 1 else 0 end asc,
-                event_at asc, received_at asc nulls last, source asc, event_id asc
-        ) as length_rank
-    from key_messages
-),
-
 collapse_message_reports as (
     select
         message_key,
         conversation_id,
         message_id,
-        max(case when report_rank = 1 then sender end) as sender,
+        -- the earliest report's sender, and the earliest length reported
+        {{ first_by('sender', earliest) }} as sender,
         min(event_at) as sent_at,
-        max(case when length_rank = 1 then message_length end) as message_length,
+        {{ first_by('message_length', earliest, 'message_length is not null') }} as message_length,
         count(*) as reporting_events,
         {{ build_started_at() }} as reassembled_at
-    from rank_message_reports
+    from key_messages
     group by message_key, conversation_id, message_id
 )
 
