@@ -26,20 +26,37 @@
 
 {#- on-run-end: every data test that passed in this invocation has checked every row written up
     to the invocation's start. Tests that warned, failed, errored or were skipped keep their old
-    watermark. -#}
+    watermark. Rows of tests the project no longer has (removed, renamed, their arguments
+    changed) are deleted. -#}
 {% macro record_passed_tests(results) -%}
-    {%- set passed = [] -%}
-    {%- for result in results -%}
-        {%- if result.node.resource_type == 'test' and result.status == 'pass' -%}
-            {%- do passed.append(result.node.alias) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- if execute and passed -%}
+    {%- if execute -%}
         {%- set relation = test_watermarks_relation() -%}
+        {%- set passed = [] -%}
+        {%- for result in results -%}
+            {%- if result.node.resource_type == 'test' and result.status == 'pass' -%}
+                {%- do passed.append(result.node.alias) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- set known = [] -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- if node.resource_type == 'test' -%}
+                {%- do known.append(node.alias) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if passed %}
         insert or replace into {{ relation }} (test_name, passed_at) values
         {%- for name in passed %}
             ('{{ name }}', {{ build_started_at() }}){{ "," if not loop.last }}
-        {%- endfor %}
+        {%- endfor %};
+        {%- endif %}
+        delete from {{ relation }}
+        {%- if known %}
+        where test_name not in (
+            {%- for name in known %}
+            '{{ name }}'{{ "," if not loop.last }}
+            {%- endfor %}
+        )
+        {%- endif %}
     {%- endif -%}
 {%- endmacro %}
 

@@ -375,3 +375,26 @@ def test_row_checks_name_every_check_a_row_breaks(built, tools):
                 f" where message_key = '{row['message_key']}'",
             )
     _check(tools.run_dbt(["test", *select, *DATA_TESTS], db, tmp, salt=SALT), tools)
+
+
+def test_watermarks_of_tests_the_project_no_longer_has_are_deleted(built, tools):
+    tmp, db, _, passed, _ = built
+    _execute(
+        db,
+        "insert into intermediate.test_watermarks values"
+        " ('not_null_a_test_that_was_removed', current_timestamp::timestamp)",
+    )
+    before = {
+        r["test_name"]: r["passed_at"]
+        for r in tools.query(db, "select * from intermediate.test_watermarks")
+    }
+    select = ["--select", "fct_messages_row_checks"]
+    _check(tools.run_dbt(["test", *select, *DATA_TESTS], db, tmp, salt=SALT), tools)
+    after = {
+        r["test_name"]: r["passed_at"]
+        for r in tools.query(db, "select * from intermediate.test_watermarks")
+    }
+    assert set(after) == set(passed) == set(before) - {"not_null_a_test_that_was_removed"}
+    # the tests that did not run keep their watermarks; the one that passed moves on
+    moved = {name for name in after if after[name] != before[name]}
+    assert moved == {"fct_messages_row_checks"}
