@@ -15,7 +15,7 @@
 {%- for column, values in (accepted_values or {}).items() -%}
     {%- set listed = [] -%}
     {%- for value in values -%}
-        {%- do listed.append("'" ~ value ~ "'" if value is string else value | string) -%}
+        {%- do listed.append("'" ~ value | replace("'", "''") ~ "'" if value is string else value | string) -%}
     {%- endfor -%}
     {%- do conditions.append(column ~ ' in (' ~ listed | join(', ') ~ ')') -%}
 {%- endfor -%}
