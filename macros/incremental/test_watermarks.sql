@@ -25,16 +25,23 @@
 
 
 {#- on-run-end: every data test that passed in this invocation has checked every row written up
-    to the invocation's start. Tests that warned, failed, errored or were skipped keep their old
-    watermark. Rows of tests the project no longer has (removed, renamed, their arguments
-    changed) are deleted. -#}
+    to the invocation's start, and, for a test on an incremental model that keeps a build
+    watermark, every row that model wrote from the rows upstream stamped up to its watermark: the
+    earlier of the two is recorded. A test scoped by the stamps of the model's upstream rows (a
+    mart's primary key, D46) thus still sees the rows the model absorbs later, when the model
+    lagged its upstream while the test passed (`dbt test` alone after `dbt run` of the upstream
+    models only). Tests that warned, failed, errored or were skipped keep their old watermark.
+    Rows of tests the project no longer has (removed, renamed, their arguments changed) are
+    deleted. -#}
 {% macro record_passed_tests(results) -%}
     {%- if execute -%}
         {%- set relation = test_watermarks_relation() -%}
         {%- set passed = [] -%}
         {%- for result in results -%}
             {%- if result.node.resource_type == 'test' and result.status == 'pass' -%}
-                {%- do passed.append(result.node.alias) -%}
+                {%- set tested = graph.nodes.get(result.node.attached_node) -%}
+                {%- set tested_model = tested.alias if tested and tested.resource_type == 'model' else none -%}
+                {%- do passed.append((result.node.alias, tested_model)) -%}
             {%- endif -%}
         {%- endfor -%}
         {%- set known = [] -%}
@@ -44,10 +51,20 @@
             {%- endif -%}
         {%- endfor -%}
         {%- if passed %}
-        insert or replace into {{ relation }} (test_name, passed_at) values
-        {%- for name in passed %}
-            ('{{ name }}', {{ build_started_at() }}){{ "," if not loop.last }}
-        {%- endfor %};
+        insert or replace into {{ relation }} (test_name, passed_at)
+        select
+            passed.test_name,
+            case
+                when watermarks.classified_through < {{ build_started_at() }} then watermarks.classified_through
+                else {{ build_started_at() }}
+            end as passed_at
+        from (values
+        {%- for name, tested_model in passed %}
+            ('{{ name }}', {{ "'" ~ tested_model ~ "'" if tested_model else "cast(null as " ~ dbt.type_string() ~ ")" }}){{ "," if not loop.last }}
+        {%- endfor %}
+        ) as passed (test_name, model_name)
+        left join {{ build_watermarks_relation() }} as watermarks
+            on passed.model_name = watermarks.model_name;
         {%- endif %}
         delete from {{ relation }}
         {%- if known %}

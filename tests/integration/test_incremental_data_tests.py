@@ -8,7 +8,9 @@ tests below break rows on purpose with SQL and check that the scoped data tests
   rows it wrote as `classified_at`),
 * catch a broken row written since they last passed, and keep catching it in later builds that
   bring nothing new, until it is fixed (a failure is never forgotten),
-* catch a duplicate key between a row written since the last pass and an older row, and
+* catch a duplicate key between a row written since the last pass and an older row,
+* record, for a test on a model that keeps a build watermark, that watermark when it is
+  earlier than the invocation's start (a mart's primary key scoped by its upstream rows), and
 * put the watermark into the compiled SQL as a literal,
 
 and that a conversation whose outcome is judged again in place, as as_of moves, is stamped
@@ -246,6 +248,55 @@ def test_a_new_row_that_repeats_an_old_key_fails(built, tools):
     _check(tools.run_dbt(["test", *DATA_TESTS], db, tmp, salt=SALT), tools)
 
 
+@pytest.mark.parametrize(
+    "mart, key, upstream",
+    [
+        ("fct_conversations", "conversation_id", "int_conversations_assembled"),
+        ("fct_messages", "message_key", "int_messages_deduplicated"),
+    ],
+)
+def test_a_mart_key_test_records_its_marts_watermark(built, tools, mart, key, upstream):
+    tmp, db, *_ = built
+    alias = f"{mart}_primary_key"
+    # a row rewritten upstream after the mart's last build: the mart lags its upstream (it has
+    # not absorbed the row yet) when the primary-key test runs alone and passes
+    (row,) = tools.query(db, f"select {key} as k from marts.{mart} order by {key} limit 1")
+    _execute(
+        db,
+        f"update intermediate.{upstream} set reassembled_at = current_timestamp::timestamp"
+        f" where {key} = '{row['k']}'",
+    )
+    select = ["--select", alias, *DATA_TESTS]
+    _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
+    (mark,) = tools.query(
+        db,
+        "select classified_through from intermediate.build_watermarks where model_name = ?",
+        [mart],
+    )
+    (passed,) = tools.query(
+        db, "select passed_at from intermediate.test_watermarks where test_name = ?", [alias]
+    )
+    # recorded: the mart's own watermark, not the start of the `dbt test` invocation
+    assert passed["passed_at"] == mark["classified_through"]
+    # so the row stays in the test's scope: a duplicate of it is caught by the next run
+    _execute(
+        db,
+        f"create table main.kept_row as select * from marts.{mart} where {key} = '{row['k']}';"
+        f" insert into marts.{mart} select * from main.kept_row",
+    )
+    try:
+        result = tools.run_dbt(["test", *select], db, tmp, salt=SALT)
+        assert result.returncode != 0, tools.describe(result)
+        assert _failures(tmp) == {alias: 1}
+    finally:
+        _execute(
+            db,
+            f"delete from marts.{mart} where {key} = '{row['k']}';"
+            f" insert into marts.{mart} select * from main.kept_row; drop table main.kept_row",
+        )
+    _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
+
+
 def test_a_null_in_a_required_raw_column_fails(built, tools):
     tmp, db, *_ = built
     # landing creates the raw tables with NOT NULL columns; a table made by another loader may
@@ -388,7 +439,8 @@ def test_watermarks_of_tests_the_project_no_longer_has_are_deleted(built, tools)
         r["test_name"]: r["passed_at"]
         for r in tools.query(db, "select * from intermediate.test_watermarks")
     }
-    select = ["--select", "fct_messages_row_checks"]
+    # a test of a model without a build watermark: it records the invocation's start
+    select = ["--select", "int_events_unioned_row_checks"]
     _check(tools.run_dbt(["test", *select, *DATA_TESTS], db, tmp, salt=SALT), tools)
     after = {
         r["test_name"]: r["passed_at"]
@@ -397,4 +449,4 @@ def test_watermarks_of_tests_the_project_no_longer_has_are_deleted(built, tools)
     assert set(after) == set(passed) == set(before) - {"not_null_a_test_that_was_removed"}
     # the tests that did not run keep their watermarks; the one that passed moves on
     moved = {name for name in after if after[name] != before[name]}
-    assert moved == {"fct_messages_row_checks"}
+    assert moved == {"int_events_unioned_row_checks"}

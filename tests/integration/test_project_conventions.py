@@ -7,6 +7,7 @@ offender; test_checks_can_fail feeds them a manifest full of violations to prove
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import duckdb
@@ -108,10 +109,40 @@ def columns_under_test(manifest: dict, test: dict) -> list[str]:
     return []
 
 
+UPSTREAM_SCOPE = re.compile(r"(\w+)\.(\w+) > __last_passed_at__")
+
+
+def keeps_build_watermark(node: dict) -> bool:
+    hooks = (node.get("config") or {}).get("post-hook") or []
+    return any("record_build_watermark" in (hook.get("sql") or "") for hook in hooks)
+
+
+def upstream_scope_misses(manifest: dict, test: dict, condition: str) -> str | None:
+    """A scope by the write markers of an upstream model (`<alias>.<marker> > ...` in a subquery,
+    DECISIONLOG D46) is sound when the marker is a documented column of a model the test depends
+    on and the tested model keeps a build watermark (the test then records it)."""
+    match = UPSTREAM_SCOPE.search(condition)
+    if match is None:
+        return "names no column of its model"
+    marker = match.group(2).lower()
+    tested = manifest["nodes"].get(test.get("attached_node") or "") or {}
+    upstream = [
+        manifest["nodes"][uid]
+        for uid in test["depends_on"]["nodes"]
+        if uid != test.get("attached_node") and uid in manifest["nodes"]
+    ]
+    if not any(marker in {c.lower() for c in node.get("columns", {})} for node in upstream):
+        return f"names no column of an upstream model ({marker})"
+    if not keeps_build_watermark(tested):
+        return "is upstream's, but the tested model keeps no build watermark"
+    return None
+
+
 def misscoped_tests(manifest: dict) -> list[str]:
     """Data tests scoped to the rows written since they last passed (DECISIONLOG D35) that would
     miss something: a uniqueness test scoped with `where` (it would compare the new rows only
-    with each other), or a scope whose marker is not a documented column of what is tested."""
+    with each other), or a scope whose marker is neither a documented column of what is tested
+    nor, for a model that keeps a build watermark, one of the model's upstream (D46)."""
     out = []
     for node in manifest["nodes"].values():
         if node["resource_type"] != "test" or node["package_name"] != PACKAGE:
@@ -127,8 +158,11 @@ def misscoped_tests(manifest: dict) -> list[str]:
                 continue
             marker = condition.split(SCOPE)[0].strip() if SCOPE in condition else None
             columns = {c.lower() for c in columns_under_test(manifest, node)}
-            if marker is None or marker.lower() not in columns:
-                out.append(f"{node['name']}: scope {condition!r} names no column of its model")
+            if marker is not None and marker.lower() in columns:
+                continue
+            problem = upstream_scope_misses(manifest, node, condition)
+            if problem:
+                out.append(f"{node['name']}: scope {condition!r} {problem}")
     return sorted(out)
 
 
