@@ -3,15 +3,20 @@
     values, ranges and rules between columns of a model, where a test per check would cost a
     node each (DECISIONLOG D43).
 
+    - `not_null`: columns that must hold a value.
     - `accepted_values`: column -> the values it may take (a string is quoted, a number not).
     - `ranges`: column -> {min_value, max_value}, inclusive; either bound may be left out.
-    - `expressions`: SQL conditions every row must meet.
+    - `expressions`: SQL conditions every row must meet, such as a reference to another table
+      (`load_id in (select load_id from …)`, as dbt's relationships test).
 
-    A NULL passes each check, as in dbt's accepted_values and the project's accepted_range and
-    expression_is_true: write `x is not null and …` to require a value. -#}
-{% test row_checks(model, accepted_values=none, ranges=none, expressions=none) -%}
+    A NULL passes every check but `not_null`, as in dbt's accepted_values and relationships and
+    the project's accepted_range and expression_is_true. -#}
+{% test row_checks(model, not_null=none, accepted_values=none, ranges=none, expressions=none) -%}
 
 {%- set conditions = [] -%}
+{%- for column in not_null or [] -%}
+    {%- do conditions.append(column ~ ' is not null') -%}
+{%- endfor -%}
 {%- for column, values in (accepted_values or {}).items() -%}
     {%- set listed = [] -%}
     {%- for value in values -%}
@@ -36,7 +41,7 @@
     {%- do conditions.append(expression | trim | replace('\n', ' ')) -%}
 {%- endfor -%}
 {%- if not conditions -%}
-    {{ exceptions.raise_compiler_error("row_checks needs accepted_values, ranges or expressions") }}
+    {{ exceptions.raise_compiler_error("row_checks needs not_null, accepted_values, ranges or expressions") }}
 {%- endif %}
 
 with

@@ -297,33 +297,46 @@ def test_a_mart_key_test_records_its_marts_watermark(built, tools, mart, key, up
     _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
 
 
-def test_a_null_in_a_required_raw_column_fails(built, tools):
+def test_a_raw_row_without_a_required_value_or_its_load_fails(built, tools):
     tmp, db, *_ = built
     # landing creates the raw tables with NOT NULL columns; a table made by another loader may
-    # lack them, and then one test checks all the required columns of the newly landed rows
-    row = tools.query(
+    # lack them, and then one test checks the required columns of the newly landed rows and that
+    # each names a load of raw.loads
+    rows = tools.query(
         db,
         "select load_id, line_number, file_name, cast(landed_at as varchar) as landed_at"
-        " from raw.segment_events order by load_id desc, line_number limit 1",
-    )[0]
-    where = f"where load_id = {row['load_id']} and line_number = {row['line_number']}"
-    alias = _alias(tmp, "segment_events", "columns_not_null")
+        " from raw.segment_events order by load_id desc, line_number limit 2",
+    )
+    where = [f"where load_id = {r['load_id']} and line_number = {r['line_number']}" for r in rows]
+    alias = "source_segment_events_row_checks"
     select = ["--select", "source:raw.segment_events", *DATA_TESTS]
     _execute(
         db,
         "alter table raw.segment_events alter column file_name drop not null;"
         " update raw.segment_events"
-        f" set file_name = null, landed_at = current_timestamp::timestamp {where}",
+        f" set file_name = null, landed_at = current_timestamp::timestamp {where[0]};"
+        " update raw.segment_events"
+        f" set load_id = -1, landed_at = current_timestamp::timestamp {where[1]}",
     )
     try:
         result = tools.run_dbt(["test", *select], db, tmp, salt=SALT)
         assert result.returncode != 0, tools.describe(result)
-        assert _failures(tmp) == {alias: 1}
+        assert _failures(tmp) == {alias: 2}
+        compiled = next((tmp / "target" / "compiled").rglob(f"{alias}.sql"))
+        failed = {
+            (r["load_id"], r["line_number"]): r["failed_checks"]
+            for r in tools.query(db, compiled.read_text())
+        }
+        assert failed[(rows[0]["load_id"], rows[0]["line_number"])] == "file_name is not null"
+        assert failed[(-1, rows[1]["line_number"])].startswith("load_id in (select loads.load_id")
     finally:
         _execute(
             db,
-            f"update raw.segment_events set file_name = '{row['file_name']}',"
-            f" landed_at = cast('{row['landed_at']}' as timestamp) {where};"
+            f"update raw.segment_events set file_name = '{rows[0]['file_name']}',"
+            f" landed_at = cast('{rows[0]['landed_at']}' as timestamp) {where[0]};"
+            f" update raw.segment_events set load_id = {rows[1]['load_id']},"
+            f" landed_at = cast('{rows[1]['landed_at']}' as timestamp)"
+            f" where load_id = -1 and line_number = {rows[1]['line_number']};"
             " alter table raw.segment_events alter column file_name set not null",
         )
     _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
