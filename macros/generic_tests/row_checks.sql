@@ -10,8 +10,13 @@
       (`load_id in (select load_id from …)`, as dbt's relationships test).
 
     A NULL passes every check but `not_null`, as in dbt's accepted_values and relationships and
-    the project's accepted_range and expression_is_true. -#}
-{% test row_checks(model, not_null=none, accepted_values=none, ranges=none, expressions=none) -%}
+    the project's accepted_range and expression_is_true.
+
+    `changed_rows` (a condition naming `__last_passed_at__`, see test_watermarks.sql) limits the
+    checks to the rows written since the test last passed, as the `where` config does; unlike
+    that config it may name other models with `ref`, which the test then depends on. A test that
+    never passed checks every row. -#}
+{% test row_checks(model, not_null=none, accepted_values=none, ranges=none, expressions=none, changed_rows=none) -%}
 
 {%- set conditions = [] -%}
 {%- for column in not_null or [] -%}
@@ -42,7 +47,9 @@
 {%- endfor -%}
 {%- if not conditions -%}
     {{ exceptions.raise_compiler_error("row_checks needs not_null, accepted_values, ranges or expressions") }}
-{%- endif %}
+{%- endif -%}
+{%- set passed_at = last_passed_at() if changed_rows else none -%}
+{%- set scoped = changed_rows and passed_at != never_passed_at() %}
 
 with
 
@@ -50,9 +57,16 @@ failing_rows as (
     select *
     from {{ model }}
     where
+        {%- if scoped %}
+        ({{ changed_rows | replace('__last_passed_at__', passed_at) }})
+        and (
+        {%- endif %}
         {%- for condition in conditions %}
         {{ 'or ' if not loop.first }}not coalesce({{ condition }}, true)
         {%- endfor %}
+        {%- if scoped %}
+        )
+        {%- endif %}
 )
 
 select

@@ -102,30 +102,50 @@
 
 
 {#- pre-hook of int_conversations_changed: on an incremental build, delete the rows logged no later
-    than the oldest watermark of the models that read the log. Each reads only the rows logged
-    after its own watermark, so none reads these again; a model that failed or was left out of a
-    build keeps its old watermark, and with it the rows it has not absorbed yet. While any of them
-    has no watermark, nothing is deleted. -#}
+    than the oldest watermark of what reads the log: the models (their build watermarks) and the
+    data tests scoped by it that have passed before (the watermarks of their last passes, D48).
+    Each reads only the rows logged after its own watermark, so none reads these again; a model
+    that failed or was left out of a build, or a test that failed since it last passed, keeps
+    its old watermark, and with it the rows it has not seen yet. While any of the models has no
+    watermark, nothing is deleted; a test that never passed checks every row, not the log. -#}
 {% macro delete_absorbed_changes() -%}
     {%- if is_incremental() and execute %}
-    {%- set readers = [] %}
+    {%- set models = [] %}
+    {%- set tests = [] %}
     {%- for node in graph.nodes.values() %}
-        {%- if node.resource_type == 'model' and model.unique_id in node.depends_on.nodes %}
-            {%- do readers.append(node.alias or node.name) %}
+        {%- if model.unique_id in node.depends_on.nodes %}
+            {%- if node.resource_type == 'model' %}
+                {%- do models.append(node.alias or node.name) %}
+            {%- elif node.resource_type == 'test' %}
+                {%- do tests.append(node.alias or node.name) %}
+            {%- endif %}
         {%- endif %}
     {%- endfor %}
-    {%- if readers %}
+    {%- if models %}
     delete from {{ this }}
     where changed_at <= (
         select case when count(watermarks.model_name) = count(*) then min(watermarks.classified_through) end
         from (
-            {%- for reader in readers %}
+            {%- for reader in models %}
             select '{{ reader }}' as model_name{{ " union all" if not loop.last }}
             {%- endfor %}
         ) as readers
         left join {{ build_watermarks_relation() }} as watermarks
             on readers.model_name = watermarks.model_name
     )
+    {%- if tests %}
+    and not exists (
+        select 1
+        from {{ test_watermarks_relation() }} as passes
+        where
+            passes.test_name in (
+                {%- for test in tests %}
+                '{{ test }}'{{ "," if not loop.last }}
+                {%- endfor %}
+            )
+            and passes.passed_at < {{ this }}.changed_at
+    )
+    {%- endif %}
     {%- endif %}
     {%- endif %}
 {%- endmacro %}

@@ -25,23 +25,30 @@
 
 
 {#- on-run-end: every data test that passed in this invocation has checked every row written up
-    to the invocation's start, and, for a test on an incremental model that keeps a build
-    watermark, every row that model wrote from the rows upstream stamped up to its watermark: the
-    earlier of the two is recorded. A test scoped by the stamps of the model's upstream rows (a
-    mart's primary key, D46) thus still sees the rows the model absorbs later, when the model
-    lagged its upstream while the test passed (`dbt test` alone after `dbt run` of the upstream
-    models only). Tests that warned, failed, errored or were skipped keep their old watermark.
-    Rows of tests the project no longer has (removed, renamed, their arguments changed) are
-    deleted. -#}
+    to the invocation's start, and, when it reads incremental models that keep a build
+    watermark, every row those models wrote from the rows stamped upstream up to their
+    watermarks: the earliest of these instants is recorded. A test scoped by the stamps of rows
+    upstream of what it tests (a mart's primary key, D46) thus still sees the rows a model
+    absorbs later, when the model lagged its upstream while the test passed (`dbt test` alone
+    after `dbt run` of the upstream models only). Tests that warned, failed, errored or were
+    skipped keep their old watermark. Rows of tests the project no longer has (removed, renamed,
+    their arguments changed) are deleted. -#}
 {% macro record_passed_tests(results) -%}
     {%- if execute -%}
         {%- set relation = test_watermarks_relation() -%}
         {%- set passed = [] -%}
         {%- for result in results -%}
             {%- if result.node.resource_type == 'test' and result.status == 'pass' -%}
-                {%- set tested = graph.nodes.get(result.node.attached_node) -%}
-                {%- set tested_model = tested.alias if tested and tested.resource_type == 'model' else none -%}
-                {%- do passed.append((result.node.alias, tested_model)) -%}
+                {%- set read_models = [] -%}
+                {%- for parent_id in result.node.depends_on.nodes -%}
+                    {%- set parent = graph.nodes.get(parent_id) -%}
+                    {%- if parent and parent.resource_type == 'model' -%}
+                        {%- do read_models.append(parent.alias) -%}
+                    {%- endif -%}
+                {%- endfor -%}
+                {%- for model_name in read_models or [none] -%}
+                    {%- do passed.append((result.node.alias, model_name)) -%}
+                {%- endfor -%}
             {%- endif -%}
         {%- endfor -%}
         {%- set known = [] -%}
@@ -54,17 +61,20 @@
         insert or replace into {{ relation }} (test_name, passed_at)
         select
             passed.test_name,
-            case
-                when watermarks.classified_through < {{ build_started_at() }} then watermarks.classified_through
-                else {{ build_started_at() }}
-            end as passed_at
+            coalesce(min(
+                case
+                    when watermarks.classified_through < {{ build_started_at() }} then watermarks.classified_through
+                    else {{ build_started_at() }}
+                end
+            ), {{ build_started_at() }}) as passed_at
         from (values
-        {%- for name, tested_model in passed %}
-            ('{{ name }}', {{ "'" ~ tested_model ~ "'" if tested_model else "cast(null as " ~ dbt.type_string() ~ ")" }}){{ "," if not loop.last }}
+        {%- for name, model_name in passed %}
+            ('{{ name }}', {{ "'" ~ model_name ~ "'" if model_name else "cast(null as " ~ dbt.type_string() ~ ")" }}){{ "," if not loop.last }}
         {%- endfor %}
         ) as passed (test_name, model_name)
         left join {{ build_watermarks_relation() }} as watermarks
-            on passed.model_name = watermarks.model_name;
+            on passed.model_name = watermarks.model_name
+        group by passed.test_name;
         {%- endif %}
         delete from {{ relation }}
         {%- if known %}
@@ -78,11 +88,19 @@
 {%- endmacro %}
 
 
+{#- What last_passed_at() gives for a test that never passed: the epoch, as a timestamp literal.
+    A generic test whose scope is not a write marker of every row (rows logged in
+    int_conversations_changed, which is pruned) checks every row then. -#}
+{% macro never_passed_at() -%}
+    {{ return("cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")") }}
+{%- endmacro %}
+
+
 {#- The start of the last invocation in which the test being rendered passed, as a timestamp
     literal (the epoch when it never did, when the table does not exist yet, and while dbt
     parses). -#}
 {% macro last_passed_at() -%}
-    {%- set epoch = "cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- set epoch = never_passed_at() -%}
     {%- if not execute -%}
         {{ return(epoch) }}
     {%- endif -%}

@@ -297,6 +297,63 @@ def test_a_mart_key_test_records_its_marts_watermark(built, tools, mart, key, up
     _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
 
 
+def test_a_message_whose_conversation_is_gone_fails_until_it_is_back(built, tools):
+    tmp, db, first_build, *_ = built
+    alias = "fct_messages_conversations_exist"
+    # the test last passed in the first build (as the fixture left it; earlier tests here may
+    # have run it since); a conversation the last run logged as changed and wrote to both marts
+    # then loses its fct_conversations row, as a faulty build could remove it
+    _execute(
+        db,
+        "update intermediate.test_watermarks"
+        f" set passed_at = cast('{_text(tools, db, first_build)}' as timestamp)"
+        f" where test_name = '{alias}'",
+    )
+    (row,) = tools.query(
+        db,
+        "select logged.conversation_id as c from intermediate.int_conversations_changed as logged"
+        " where logged.changed_at > ? and logged.conversation_id in"
+        " (select conversation_id from marts.fct_messages)"
+        " order by logged.conversation_id limit 1",
+        [first_build],
+    )
+    conversation = row["c"]
+    _execute(
+        db,
+        "create table main.kept_conversation as select * from marts.fct_conversations"
+        f" where conversation_id = '{conversation}';"
+        f" delete from marts.fct_conversations where conversation_id = '{conversation}'",
+    )
+    try:
+        select = ["--select", alias, *DATA_TESTS]
+        result = tools.run_dbt(["test", *select], db, tmp, salt=SALT)
+        assert result.returncode != 0, tools.describe(result)
+        (count,) = tools.query(
+            db,
+            "select count(*) as n from marts.fct_messages where conversation_id = ?",
+            [conversation],
+        )
+        assert _failures(tmp) == {alias: count["n"]}
+        # a build with nothing new prunes the log of the changes every model has absorbed, but
+        # not of those this failing test has not passed over: it still fails
+        result = tools.run_dbt(["build", *DATA_TESTS], db, tmp, salt=SALT)
+        assert result.returncode != 0, tools.describe(result)
+        assert _results(tmp)[alias] == "fail"
+        assert tools.query(
+            db,
+            "select count(*) as n from intermediate.int_conversations_changed"
+            " where conversation_id = ?",
+            [conversation],
+        ) == [{"n": 1}]
+    finally:
+        _execute(
+            db,
+            "insert into marts.fct_conversations select * from main.kept_conversation;"
+            " drop table main.kept_conversation",
+        )
+    _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
+
+
 def test_a_raw_row_without_a_required_value_or_its_load_fails(built, tools):
     tmp, db, *_ = built
     # landing creates the raw tables with NOT NULL columns; a table made by another loader may
