@@ -180,6 +180,20 @@ def _assert_marts_equal_a_full_refresh(tools, db: Path, tmp: Path) -> None:
             f"{mart}: {p}"
             for p in tools.diff_rows(incremental[mart], full[mart], key=key, columns=columns)
         ]
+    # the stitched events too, bookkeeping aside: every event of a changed conversation is
+    # rewritten with its current stitched user, relinked anonymous ids included
+    stitched = (
+        "select * exclude (reassembled_at) from intermediate.int_conversation_events_stitched"
+        " order by source, event_id"
+    )
+    kept, rebuilt = tools.query(db, stitched), tools.query(full_db, stitched)
+    assert rebuilt, "int_conversation_events_stitched is empty after the full refresh"
+    problems += [
+        f"int_conversation_events_stitched: {p}"
+        for p in tools.diff_rows(
+            kept, rebuilt, key=["source", "event_id"], columns=list(rebuilt[0])
+        )
+    ]
     assert not problems, "\n".join(problems[:40])
 
 
