@@ -48,8 +48,7 @@
 {%- if not conditions -%}
     {{ exceptions.raise_compiler_error("row_checks needs not_null, accepted_values, ranges or expressions") }}
 {%- endif -%}
-{%- set passed_at = last_passed_at() if changed_rows else none -%}
-{%- set scoped = changed_rows and passed_at != never_passed_at() %}
+{%- set changed = changed_rows_since_last_pass(changed_rows) %}
 
 with
 
@@ -57,14 +56,14 @@ failing_rows as (
     select *
     from {{ model }}
     where
-        {%- if scoped %}
-        ({{ changed_rows | replace('__last_passed_at__', passed_at) }})
+        {%- if changed %}
+        ({{ changed }})
         and (
         {%- endif %}
         {%- for condition in conditions %}
         {{ 'or ' if not loop.first }}not coalesce({{ condition }}, true)
         {%- endfor %}
-        {%- if scoped %}
+        {%- if changed %}
         )
         {%- endif %}
 )

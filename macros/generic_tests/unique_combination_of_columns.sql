@@ -4,16 +4,19 @@
     With `changed_rows` (a condition naming `__last_passed_at__`, see test_watermarks.sql) only
     the combinations found among the rows written since the test last passed are checked, each
     against the whole table: a duplicate needs at least one row written since then, because the
-    rows before were unique when the test passed. -#}
+    rows before were unique when the test passed. A test that never passed checks every
+    combination. -#}
 {% test unique_combination_of_columns(model, combination_of_columns, changed_rows=none) -%}
+
+{%- set changed = changed_rows_since_last_pass(changed_rows) %}
 
 with
 
-{% if changed_rows -%}
+{% if changed -%}
 changed_combinations as (
     select distinct {{ combination_of_columns | join(', ') }}
     from {{ model }}
-    where {{ changed_rows | replace('__last_passed_at__', last_passed_at()) }}
+    where {{ changed }}
 ),
 
 {% endif -%}
@@ -24,7 +27,7 @@ duplicated_combinations as (
         {%- endfor %}
         count(*) as occurrences
     from (select * from {{ model }}) as tested  -- `model` may be a subquery with its own alias
-    {%- if changed_rows %}
+    {%- if changed %}
     inner join changed_combinations as changed
         on
         {%- for column in combination_of_columns %}

@@ -88,11 +88,25 @@
 {%- endmacro %}
 
 
-{#- What last_passed_at() gives for a test that never passed: the epoch, as a timestamp literal.
-    A generic test whose scope is not a write marker of every row (rows logged in
-    int_conversations_changed, which is pruned) checks every row then. -#}
+{#- What last_passed_at() gives for a test that never passed: the epoch, as a timestamp literal. -#}
 {% macro never_passed_at() -%}
     {{ return("cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")") }}
+{%- endmacro %}
+
+
+{#- A generic test's `changed_rows` argument as a condition on the rows written since the test
+    last passed (`__last_passed_at__` replaced), or none when there is no argument or the test
+    never passed: it then checks every row. A scope need not be a write marker that every row
+    carries (int_conversations_changed is pruned, D48), so the epoch would not reach them all. -#}
+{% macro changed_rows_since_last_pass(changed_rows) -%}
+    {%- if not changed_rows -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set passed_at = last_passed_at() -%}
+    {%- if passed_at == never_passed_at() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(changed_rows | replace('__last_passed_at__', passed_at)) }}
 {%- endmacro %}
 
 
