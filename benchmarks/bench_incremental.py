@@ -12,7 +12,10 @@ Generates --days of export files, lands every arrival day but the last and build
 * full refresh: `dbt build --full-refresh` on a copy of the same warehouse, with the same landed
   data,
 
-both builds without the unit tests, as the nightly builds. It prints a table of wall and CPU
+both builds without the unit tests, as the nightly builds. With --nightly-days N, the N arrival
+days before the last are landed and built one night at a time after that first build, so that the
+warehouse has the history of a nightly job (each night's rows written by its own build) rather than
+that of a single backfill. It prints a table of wall and CPU
 seconds with the incremental side as a share of the full refresh (target: at most 10%), the
 time dbt spent in models and in data tests within each build, and the incremental build run once
 more with nothing new landed (the floor: what every build costs whatever it lands). The marts of
@@ -60,6 +63,13 @@ def main() -> int:
         default=Path(tempfile.gettempdir()) / "chat-analytics-bench-incremental",
         help="where files, databases and dbt output go (default: %(default)s)",
     )
+    parser.add_argument(
+        "--nightly-days",
+        type=int,
+        default=0,
+        help="land and build the N arrival days before the last one night at a time, after a"
+        " first build of the days before them (default: 0, one build of all days but the last)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the workdir afterwards")
     parser.add_argument(
         "--reuse",
@@ -73,7 +83,9 @@ def main() -> int:
     exports, db = work / "exports", work / "incremental.duckdb"
     full_db = work / "full_refresh.duckdb"
     prepared_db, prepared_target = work / "prepared.duckdb", work / "target-prepared"
-    options = {k: getattr(args, k) for k in ("days", "conversations_per_day", "seed")}
+    options = {
+        k: getattr(args, k) for k in ("days", "conversations_per_day", "seed", "nightly_days")
+    }
     marker = work / "prepared.json"
     reuse = args.reuse and marker.exists() and json.loads(marker.read_text())["options"] == options
     if args.reuse and not reuse:
@@ -94,14 +106,20 @@ def main() -> int:
             {p.name.split(".")[0] for p in exports.glob("*/*.*") if p.parent.name != "_truth"}
         )
         last_day = days[-1]
+        nightly = days[-1 - args.nightly_days : -1] if args.nightly_days > 0 else []
         earlier = [
             p
             for p in exports.glob("*/*.*")
-            if p.parent.name != "_truth" and p.name.split(".")[0] != last_day
+            if p.parent.name != "_truth" and p.name.split(".")[0] < (nightly or [last_day])[0]
         ]
-        step("land all days but the last", [BIN / "chat-analytics", "land", *earlier], work, db)
+        step("land the first days", [BIN / "chat-analytics", "land", *earlier], work, db)
         step("dbt seed", [BIN / "dbt", "seed"], work, db)
         first = step("dbt build (first build)", BUILD, work, db)
+        for number, night in enumerate(nightly, start=1):
+            files = list(exports.glob(f"*/{night}.*"))
+            label = f"night {number}/{len(nightly)} ({night})"
+            step(f"{label}: land", [BIN / "chat-analytics", "land", *files], work, db)
+            step(f"{label}: dbt build", BUILD, work, db)
         prepared = {
             "options": options,
             "last_day": last_day,
@@ -147,10 +165,15 @@ def main() -> int:
 
     rows = count_rows(db, last_load_before)
     print()
+    history = (
+        f"the {args.nightly_days} days before it built night by night"
+        if args.nightly_days
+        else "all days before it built at once"
+    )
     print(
         f"{args.days} days x {args.conversations_per_day:,} conversations/day (seed {args.seed}):"
         f" {rows['events']:,} landed rows, {rows['conversations']:,} conversations;"
-        f" last day: {rows['last_day_rows']:,} landed rows in {len(last)} files;"
+        f" last day: {rows['last_day_rows']:,} landed rows in {len(last)} files ({history});"
         f" first build {prepared['first_build_seconds']:.1f} s"
     )
     header = row("step", "incremental s", "cpu s", "full refresh s", "cpu s", "share")
