@@ -83,21 +83,16 @@
 {%- endmacro %}
 
 
-{#- The conversations an incremental build has to reassemble (int_conversations_changed logs them
-    once per build): those that a row classified since this model's watermark belongs or
-    belonged to (`payload_conversation_id` is the same whatever the row's class, so a chat row
-    that became a duplicate still names its conversation), and those with a chat event whose
-    anonymous id was linked to another user since (`identities`: int_identities_stitched). -#}
-{% macro changed_conversation_ids(events, identities) -%}
-    select payload_conversation_id as conversation_id
+{#- The conversations an incremental build has to reassemble from their events
+    (int_conversations_changed logs them once per build): those that a row classified since this
+    model's watermark belongs or belonged to (`payload_conversation_id` is the same whatever the
+    row's class, so a chat row that became a duplicate still names its conversation). A
+    conversation whose anonymous id was only linked to another user is not reassembled: its
+    user is updated in place in int_conversations_assembled (D49). -#}
+{% macro changed_conversation_ids(events) -%}
+    select distinct unabsorbed.payload_conversation_id as conversation_id
     from ({{ unabsorbed_events(events) }}) as unabsorbed
-    where payload_conversation_id is not null
-    union
-    select linked_events.conversation_id
-    from {{ events }} as linked_events
-    where
-        linked_events.event_class = 'chat'
-        and linked_events.anonymous_id in ({{ relinked_anonymous_ids(events, identities) }})
+    where unabsorbed.payload_conversation_id is not null
 {%- endmacro %}
 
 
@@ -160,6 +155,49 @@
 {%- endmacro %}
 
 
+{#- The earliest `classified_at` among the staging rows that an incremental build of
+    int_conversation_events reads (D49), as a timestamp literal: staging rows are written
+    at the end of their tables in build order, so DuckDB skips the row groups of the builds before
+    it from their min/max statistics. The bound is the earliest build that classified an event of
+    a conversation it reassembles, read from `first_classified_at` of the conversation summaries
+    (`summaries`, the identifier of int_conversations_assembled in this model's schema: read, not
+    referenced, since it is built after this model), and no later than this model's watermark,
+    after which the rows it has not absorbed were classified. A conversation with no summary has
+    no stored events. The summaries are used only when they were built in the same build as this
+    model's stored rows (equal watermarks); otherwise, and while dbt parses, the epoch: every
+    row. Worked out when the model is rendered for execution. -#}
+{% macro earliest_classification_to_read(changes, summaries) -%}
+    {%- set epoch = "cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- if not execute -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {%- set summary_relation = adapter.get_relation(this.database, this.schema, summaries) -%}
+    {%- if summary_relation is none
+        or 'first_classified_at' not in (adapter.get_columns_in_relation(summary_relation) | map(attribute='name') | list) -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {%- set bound -%}
+        select cast(least(
+            (
+                select min(summaries.first_classified_at)
+                from {{ summary_relation }} as summaries
+                where summaries.conversation_id in ({{ conversations_to_reassemble(changes) }})
+            ),
+            {{ build_watermark() }}
+        ) as {{ dbt.type_string() }})
+        from {{ build_watermarks_relation() }} as own
+        inner join {{ build_watermarks_relation() }} as summarised
+            on own.classified_through = summarised.classified_through
+        where own.model_name = '{{ this.identifier }}' and summarised.model_name = '{{ summaries }}'
+    {%- endset -%}
+    {%- set found = run_query(bound) -%}
+    {%- if found.rows | length == 0 or found.rows[0][0] is none -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {{ return("cast('" ~ found.rows[0][0] ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+{%- endmacro %}
+
+
 {#- The rows of `assembled` (a model kept per conversation, with `reassembled_at`) that this model
     reads: all of them on a full build; on an incremental build, those of the conversations it
     reassembles. Each such conversation was reassembled upstream after this model's watermark,
@@ -170,6 +208,35 @@
     where
         reassembled_at > {{ build_watermark() }}
         and conversation_id in ({{ conversations_to_reassemble(changes) }})
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- The rows of `assembled` (int_conversations_assembled) that fct_conversations reads: all of them
+    on a full build; on an incremental build, those written since its watermark (`reassembled_at`):
+    the conversations reassembled, judged again as as_of moved, or given a new user in place
+    (D49). They are among the last ones written or in row groups an update touched. -#}
+{% macro rewritten_rows(assembled) -%}
+    select * from {{ assembled }}
+    {%- if is_incremental() %}
+    where reassembled_at > {{ build_watermark() }}
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- pre-hook of fct_conversations: on an incremental build, remove the rows of the conversations it
+    rewrites (`rewritten_rows`) and of those logged in `changes` since its watermark (which covers
+    a conversation left with no events, no longer in `assembled`). -#}
+{% macro delete_rewritten_conversations(assembled, changes) -%}
+    {%- if is_incremental() %}
+    delete from {{ this }}
+    where
+        conversation_id in ({{ conversations_to_reassemble(changes) }})
+        or conversation_id in (
+            select rewritten.conversation_id
+            from {{ assembled }} as rewritten
+            where rewritten.reassembled_at > {{ build_watermark() }}
+        )
     {%- endif %}
 {%- endmacro %}
 
@@ -291,6 +358,43 @@
 {%- endmacro %}
 
 
+{#- The anonymous ids relinked since this model's watermark with the user each is linked to now
+    (null when it has no link any more). -#}
+{% macro relinked_users(events, identities) -%}
+    select
+        relinked.anonymous_id,
+        links.user_id
+    from ({{ relinked_anonymous_ids(events, identities) }}) as relinked
+    left join {{ identities }} as links
+        on relinked.anonymous_id = links.anonymous_id
+{%- endmacro %}
+
+
+{#- post-hook of int_conversations_assembled, before its watermark is recorded (D49): a stored
+    conversation whose user event (its earliest event with an id) carries no user id of its own
+    and an anonymous id relinked since the model's watermark takes its new user in place, stamped
+    with this build's start in `reassembled_at` when the user changes, so that the models after
+    it rewrite it. -#}
+{% macro restitch_relinked_conversations(events, identities) -%}
+    {%- if is_incremental() %}
+    {%- set new_user_key = user_key('coalesce(relinks.user_id, conversations.user_event_anonymous_id)') %}
+    update {{ this }} as conversations
+    set
+        user_key = {{ new_user_key }},
+        is_identified = relinks.user_id is not null,
+        reassembled_at = {{ build_started_at() }}
+    from ({{ relinked_users(events, identities) }}) as relinks
+    where
+        conversations.user_event_user_id is null
+        and conversations.user_event_anonymous_id = relinks.anonymous_id
+        and (
+            conversations.user_key is distinct from {{ new_user_key }}
+            or conversations.is_identified is distinct from (relinks.user_id is not null)
+        )
+    {%- endif %}
+{%- endmacro %}
+
+
 {#- post-hook of int_identities_stitched: an anonymous id whose stored link was worked out again
     from all its rows and that has no linking row left is written without a user; remove it. -#}
 {% macro delete_lost_identity_links() -%}
@@ -327,16 +431,15 @@
 {#- post-hook of int_conversations_assembled: as_of moves with every build, so on an incremental
     build every in_progress / abandoned conversation kept from earlier builds is judged again
     against the new as_of (the conversations reassembled in this build already were). A row
-    whose outcome changes gets this build's start in `stamp_column` when one is given, so that
-    the data tests scoped to the rows written since they last passed see it (D35). -#}
-{% macro reevaluate_open_conversations(stamp_column=none) -%}
+    whose outcome changes gets this build's start in `reassembled_at`, so that fct_conversations,
+    the marts aggregated from it and the data tests scoped to the rows written since they last
+    passed see it (D35). -#}
+{% macro reevaluate_open_conversations() -%}
     {%- if is_incremental() %}
     update {{ this }} as conversations
     set
-        outcome = case when {{ is_open_at('conversations.last_event_at', 'latest.as_of') }} then 'in_progress' else 'abandoned' end
-        {%- if stamp_column %},
-        {{ stamp_column }} = {{ build_started_at() }}
-        {%- endif %}
+        outcome = case when {{ is_open_at('conversations.last_event_at', 'latest.as_of') }} then 'in_progress' else 'abandoned' end,
+        reassembled_at = {{ build_started_at() }}
     from (select max(last_event_at) as as_of from {{ this }}) as latest
     where
         conversations.outcome in ('in_progress', 'abandoned')

@@ -2,14 +2,14 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_changed_conversations(ref('int_conversations_changed')) }}",
-    post_hook=["{{ record_build_watermark() }}", "{{ reevaluate_open_conversations() }}"],
+    pre_hook="{{ delete_rewritten_conversations(ref('int_conversations_assembled'), ref('int_conversations_changed')) }}",
+    post_hook="{{ record_build_watermark() }}",
 ) }}
 
 with
 
 conversations as (
-    {{ reassembled_rows(ref('int_conversations_assembled'), ref('int_conversations_changed')) }}
+    {{ rewritten_rows(ref('int_conversations_assembled')) }}
 ),
 
 select_conversation_columns as (

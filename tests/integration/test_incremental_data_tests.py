@@ -301,8 +301,9 @@ def test_a_message_whose_conversation_is_gone_fails_until_it_is_back(built, tool
     tmp, db, first_build, *_ = built
     alias = "fct_messages_conversations_exist"
     # the test last passed in the first build (as the fixture left it; earlier tests here may
-    # have run it since); a conversation the last run logged as changed and wrote to both marts
-    # then loses its fct_conversations row, as a faulty build could remove it
+    # have run it since); a conversation the last run logged as changed and wrote to both marts,
+    # and that no build will rewrite (not stamped after fct_conversations' watermark), then loses
+    # its fct_conversations row, as a faulty build could remove it
     _execute(
         db,
         "update intermediate.test_watermarks"
@@ -314,6 +315,10 @@ def test_a_message_whose_conversation_is_gone_fails_until_it_is_back(built, tool
         "select logged.conversation_id as c from intermediate.int_conversations_changed as logged"
         " where logged.changed_at > ? and logged.conversation_id in"
         " (select conversation_id from marts.fct_messages)"
+        " and logged.conversation_id in (select conversation_id"
+        " from intermediate.int_conversations_assembled where reassembled_at <= (select"
+        " classified_through from intermediate.build_watermarks"
+        " where model_name = 'fct_conversations'))"
         " order by logged.conversation_id limit 1",
         [first_build],
     )

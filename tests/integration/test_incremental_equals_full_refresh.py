@@ -183,17 +183,40 @@ def _assert_marts_equal_a_full_refresh(tools, db: Path, tmp: Path) -> None:
     # the stitched events too, bookkeeping aside: every event of a changed conversation is
     # rewritten with its current stitched user, relinked anonymous ids included
     stitched = (
-        "select * exclude (reassembled_at) from intermediate.int_conversation_events_stitched"
+        "select * exclude (classified_at, reassembled_at)"
+        " from intermediate.int_conversation_events"
         " order by source, event_id"
     )
     kept, rebuilt = tools.query(db, stitched), tools.query(full_db, stitched)
-    assert rebuilt, "int_conversation_events_stitched is empty after the full refresh"
+    assert rebuilt, "int_conversation_events is empty after the full refresh"
     problems += [
-        f"int_conversation_events_stitched: {p}"
+        f"int_conversation_events: {p}"
         for p in tools.diff_rows(
             kept, rebuilt, key=["source", "event_id"], columns=list(rebuilt[0])
         )
     ]
+    # each stitched event keeps the build that classified its staging row, and each conversation
+    # the earliest of its events': the bound an incremental build reads staging from (D49)
+    mismatched = tools.query(
+        db,
+        "select stitched.source, stitched.event_id, stitched.classified_at, staged.classified_at"
+        " from intermediate.int_conversation_events as stitched"
+        " left join intermediate.int_events_unioned as staged"
+        " on stitched.source = staged.source and stitched.event_id = staged.event_id"
+        " and staged.event_class = 'chat'"
+        " where staged.classified_at is distinct from stitched.classified_at",
+    )
+    problems += [f"stitched classified_at differs from staging: {row}" for row in mismatched]
+    mismatched = tools.query(
+        db,
+        "select conversations.conversation_id, conversations.first_classified_at, events.earliest"
+        " from intermediate.int_conversations_assembled as conversations"
+        " full join (select conversation_id, min(classified_at) as earliest"
+        " from intermediate.int_conversation_events group by conversation_id) as events"
+        " on conversations.conversation_id = events.conversation_id"
+        " where conversations.first_classified_at is distinct from events.earliest",
+    )
+    problems += [f"assembled first_classified_at differs: {row}" for row in mismatched]
     assert not problems, "\n".join(problems[:40])
 
 
@@ -253,8 +276,29 @@ def test_a_model_left_out_of_a_build_catches_up_and_the_log_is_pruned(tmp_path, 
     after = _log_rows(tools, db)
     assert [row["changed_at"] for row in after][:1] == [second_build["changed_at"]], after
     assert len(after) == 2, after
+    # the conversation summaries lagged the events model, so their first_classified_at could not
+    # bound the staging read: every row was read (D49)
+    assert _staging_read_from(tmp_path) == "1970-01-01", "the lagging summaries bounded the read"
 
     _assert_marts_equal_a_full_refresh(tools, db, tmp_path)
 
     _check(tools.run_dbt(["run"], db, tmp_path, salt=SALT), tools)
     assert _log_rows(tools, db) == [], "rows that every reader absorbed are still logged"
+    # in step again, and nothing changed: the read starts at the events model's watermark, the
+    # start of the previous build
+    (watermark,) = tools.query(
+        db,
+        "select cast(classified_through as varchar) as text from intermediate.build_watermarks"
+        " where model_name = 'int_conversation_events'",
+    )
+    assert _staging_read_from(tmp_path) < watermark["text"]
+    assert _staging_read_from(tmp_path) == str(after[-1]["changed_at"]), after
+
+
+def _staging_read_from(tmp: Path) -> str:
+    """The lower bound on classified_at in the last build's SQL of int_conversation_events."""
+    (compiled,) = (tmp / "target" / "compiled").rglob("int_conversation_events.sql")
+    text = compiled.read_text()
+    marker = "classified_at >= cast('"
+    assert marker in text, text
+    return text.split(marker, 1)[1].split("'", 1)[0]

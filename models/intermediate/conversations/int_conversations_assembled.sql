@@ -4,18 +4,24 @@
     on_schema_change='fail',
     pre_hook="{{ delete_changed_conversations(ref('int_conversations_changed')) }}",
     post_hook=[
+        "{{ restitch_relinked_conversations(ref('int_events_unioned'), ref('int_identities_stitched')) }}",
         "{{ record_build_watermark() }}",
-        "{{ reevaluate_open_conversations('reassembled_at') }}",
+        "{{ reevaluate_open_conversations() }}",
     ],
 ) }}
 
 {%- set earliest = 'event_at asc, received_at asc nulls last, source asc, event_id asc' -%}
 {%- set latest = 'event_at desc, received_at desc nulls first, source desc, event_id desc' -%}
+{%- set user_event = 'user_id is not null or anonymous_id is not null' -%}
 
 with
 
 conversation_events as (
-    {{ reassembled_rows(ref('int_conversation_events_stitched'), ref('int_conversations_changed')) }}
+    {{ reassembled_rows(ref('int_conversation_events'), ref('int_conversations_changed')) }}
+),
+
+identities as (
+    select * from {{ ref('int_identities_stitched') }}
 ),
 
 messages as (
@@ -44,10 +50,9 @@ summarise_events as (
         {{ first_by('bot_version', 'start_event_priority asc, ' ~ earliest, 'bot_version is not null') }}
             as bot_version,
 
-        -- user: the stitched user of the earliest event that carries any id
-        {{ first_by('stitched_user_id', earliest, 'stitched_user_id is not null') }} as stitched_user_id,
-        coalesce({{ first_by('is_identified', earliest, 'stitched_user_id is not null') }}, false)
-            as is_identified,
+        -- user event: the earliest event that carries any id, whose ids the user is stitched from
+        {{ first_by('user_id', earliest, user_event) }} as user_event_user_id,
+        {{ first_by('anonymous_id', earliest, user_event) }} as user_event_anonymous_id,
 
         -- intents
         count(case when event_name = 'intent_detected' then 1 end) as intents_detected,
@@ -64,7 +69,10 @@ summarise_events as (
 
         -- satisfaction: the latest rating counts, the first one is the funnel milestone
         {{ first_by('rating', latest, "event_name = 'satisfaction_rated'") }} as csat_rating,
-        min(case when event_name = 'satisfaction_rated' then event_at end) as rated_at
+        min(case when event_name = 'satisfaction_rated' then event_at end) as rated_at,
+
+        -- bookkeeping: the earliest build that classified one of its events (D49)
+        min(classified_at) as first_classified_at
     from flag_events
     group by conversation_id
 ),
@@ -91,6 +99,19 @@ summarise_messages as (
     group by conversation_id
 ),
 
+-- the user: the user event's own user id, else the user its anonymous id is linked to, else the
+-- anonymous id itself (a relink updates it in place, D49)
+stitch_user as (
+    select
+        events.*,
+        coalesce(events.user_event_user_id, identities.user_id, events.user_event_anonymous_id)
+            as stitched_user_id,
+        (events.user_event_user_id is not null or identities.user_id is not null) as is_identified
+    from summarise_events as events
+    left join identities
+        on events.user_event_anonymous_id = identities.anonymous_id
+),
+
 join_messages as (
     select
         events.*,
@@ -99,7 +120,7 @@ join_messages as (
         coalesce(messages.agent_messages, 0) as agent_messages,
         messages.engaged_at,
         messages.first_response_at
-    from summarise_events as events
+    from stitch_user as events
     left join summarise_messages as messages
         on events.conversation_id = messages.conversation_id
 ),
@@ -157,7 +178,7 @@ assemble_conversations as (
         has_start_event,
         coalesce(channel, 'unknown') as channel,
         coalesce(bot_version, 'unknown') as bot_version,
-        {{ sha256_hex(dbt.concat([dbt.string_literal(var('pii_salt')), 'stitched_user_id'])) }} as user_key,
+        {{ user_key('stitched_user_id') }} as user_key,
 
         -- messages and intents
         user_messages,
@@ -192,12 +213,16 @@ assemble_conversations as (
 
         -- beyond fct_conversations: user identification, funnel milestones
         is_identified,
+        user_event_user_id,
+        user_event_anonymous_id,
         engaged_at,
         first_response_at,
         recognized_at,
         rated_at,
 
-        -- bookkeeping: the build that (re)assembled the row (DECISIONLOG D27)
+        -- bookkeeping: the earliest build that classified one of its events (D49), the build
+        -- that (re)assembled the row (D27)
+        first_classified_at,
         {{ build_started_at() }} as reassembled_at
     from derive_outcomes
 )
@@ -205,3 +230,4 @@ assemble_conversations as (
 select * from assemble_conversations
 
 -- depends_on: {{ ref('int_conversations_changed') }}
+-- depends_on: {{ ref('int_events_unioned') }}

@@ -11,8 +11,6 @@
 -- every conversation, so that a model built incrementally after it reassembles all of them. The
 -- rows every model has absorbed are deleted before the next build logs its own.
 
--- depends_on: {{ ref('int_identities_stitched') }}
-
 with
 
 events as (
@@ -23,7 +21,7 @@ events as (
 -- full: every conversation
 changed_conversations as (
     {%- if is_incremental() %}
-        {{ changed_conversation_ids(ref('int_events_unioned'), ref('int_identities_stitched')) }}
+        {{ changed_conversation_ids(ref('int_events_unioned')) }}
     {%- else %}
         select distinct events.payload_conversation_id as conversation_id
         from events
