@@ -45,13 +45,20 @@
 {%- endmacro %}
 
 
-{#- The rows of `events` (a relation with `classified_at`) that this model has not absorbed yet:
-    all of them on a full build. -#}
-{% macro unabsorbed_events(events) -%}
-    select * from {{ events }}
+{#- The rows of `rows` stamped (`stamp_column`: `classified_at` of staging rows, `reassembled_at`
+    of conversation models) after this model's watermark, which it has not absorbed yet: all of
+    them on a full build. -#}
+{% macro unabsorbed_rows(rows, stamp_column='classified_at') -%}
+    select * from {{ rows }}
     {%- if is_incremental() %}
-    where classified_at > {{ build_watermark() }}
+    where {{ stamp_column }} > {{ build_watermark() }}
     {%- endif %}
+{%- endmacro %}
+
+
+{#- The epoch as a timestamp literal: the watermark of a model or test that has none yet. -#}
+{% macro epoch_timestamp() -%}
+    {{ return("cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")") }}
 {%- endmacro %}
 
 
@@ -61,7 +68,7 @@
     before it (rows are (re)written at the end of the table, so the new ones are in the last few).
     While dbt parses the project it stays a subquery. -#}
 {% macro build_watermark() -%}
-    {%- set epoch = "cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- set epoch = epoch_timestamp() -%}
     {%- set lookup -%}
         select watermarks.classified_through
         from {{ build_watermarks_relation() }} as watermarks
@@ -91,7 +98,7 @@
     user is updated in place in int_conversations_assembled (D49). -#}
 {% macro changed_conversation_ids(events) -%}
     select distinct unabsorbed.payload_conversation_id as conversation_id
-    from ({{ unabsorbed_events(events) }}) as unabsorbed
+    from ({{ unabsorbed_rows(events) }}) as unabsorbed
     where unabsorbed.payload_conversation_id is not null
 {%- endmacro %}
 
@@ -167,7 +174,7 @@
     model's stored rows (equal watermarks); otherwise, and while dbt parses, the epoch: every
     row. Worked out when the model is rendered for execution. -#}
 {% macro earliest_classification_to_read(changes, summaries) -%}
-    {%- set epoch = "cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- set epoch = epoch_timestamp() -%}
     {%- if not execute -%}
         {{ return(epoch) }}
     {%- endif -%}
@@ -212,21 +219,11 @@
 {%- endmacro %}
 
 
-{#- The rows of `assembled` (int_conversations_assembled) that fct_conversations reads: all of them
-    on a full build; on an incremental build, those written since its watermark (`reassembled_at`):
-    the conversations reassembled, judged again as as_of moved, or given a new user in place
-    (D49). They are among the last ones written or in row groups an update touched. -#}
-{% macro rewritten_rows(assembled) -%}
-    select * from {{ assembled }}
-    {%- if is_incremental() %}
-    where reassembled_at > {{ build_watermark() }}
-    {%- endif %}
-{%- endmacro %}
-
-
-{#- pre-hook of fct_conversations: on an incremental build, remove the rows of the conversations it
-    rewrites (`rewritten_rows`) and of those logged in `changes` since its watermark (which covers
-    a conversation left with no events, no longer in `assembled`). -#}
+{#- pre-hook of fct_conversations, which reads the rows of `assembled` (int_conversations_assembled)
+    stamped since its watermark: reassembled, judged again as as_of moved, or given a new user in
+    place (D49). On an incremental build, remove the rows of those conversations and of those
+    logged in `changes` since its watermark (which covers a conversation left with no events, no
+    longer in `assembled`). -#}
 {% macro delete_rewritten_conversations(assembled, changes) -%}
     {%- if is_incremental() %}
     delete from {{ this }}
@@ -234,8 +231,7 @@
         conversation_id in ({{ conversations_to_reassemble(changes) }})
         or conversation_id in (
             select rewritten.conversation_id
-            from {{ assembled }} as rewritten
-            where rewritten.reassembled_at > {{ build_watermark() }}
+            from ({{ unabsorbed_rows(assembled, 'reassembled_at') }}) as rewritten
         )
     {%- endif %}
 {%- endmacro %}
@@ -334,7 +330,7 @@
     user id: their link is worked out again. -#}
 {% macro linking_anonymous_ids(events) -%}
     select distinct unabsorbed.anonymous_id
-    from ({{ unabsorbed_events(events) }}) as unabsorbed
+    from ({{ unabsorbed_rows(events) }}) as unabsorbed
     where unabsorbed.anonymous_id is not null and unabsorbed.user_id is not null
 {%- endmacro %}
 
@@ -377,7 +373,9 @@
     it rewrite it. -#}
 {% macro restitch_relinked_conversations(events, identities) -%}
     {%- if is_incremental() %}
-    {%- set new_user_key = user_key('coalesce(relinks.user_id, conversations.user_event_anonymous_id)') %}
+    {%- set new_user_key = user_key(stitched_user_id(
+        'conversations.user_event_user_id', 'relinks.user_id', 'conversations.user_event_anonymous_id'
+    )) %}
     update {{ this }} as conversations
     set
         user_key = {{ new_user_key }},
@@ -410,7 +408,7 @@
     delete from {{ this }}
     using (
         select distinct {{ key_columns | join(', ') }}
-        from ({{ unabsorbed_events(events) }}) as unabsorbed
+        from ({{ unabsorbed_rows(events) }}) as unabsorbed
     ) as changed_keys
     where
         {%- for column in key_columns %}

@@ -90,7 +90,7 @@
 
 {#- What last_passed_at() gives for a test that never passed: the epoch, as a timestamp literal. -#}
 {% macro never_passed_at() -%}
-    {{ return("cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")") }}
+    {{ return(epoch_timestamp()) }}
 {%- endmacro %}
 
 

@@ -27,7 +27,7 @@ measured as (
     -- the source x days that rows classified since the last build fall on, counted again in full
     where (source, received_date) in (
         select distinct unabsorbed.source, unabsorbed.received_date
-        from ({{ unabsorbed_events(ref('int_events_unioned')) }}) as unabsorbed
+        from ({{ unabsorbed_rows(ref('int_events_unioned')) }}) as unabsorbed
     )
     {%- endif %}
 ),

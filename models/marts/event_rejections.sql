@@ -21,7 +21,7 @@ rejected as (
         event_id,
         rejection_reason as reason,
         received_at
-    from ({{ unabsorbed_events('events') }}) as unabsorbed
+    from ({{ unabsorbed_rows('events') }}) as unabsorbed
     where event_class = 'rejected'
 )
 

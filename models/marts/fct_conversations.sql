@@ -9,7 +9,7 @@
 with
 
 conversations as (
-    {{ rewritten_rows(ref('int_conversations_assembled')) }}
+    {{ unabsorbed_rows(ref('int_conversations_assembled'), 'reassembled_at') }}
 ),
 
 select_conversation_columns as (

@@ -180,33 +180,31 @@ def _assert_marts_equal_a_full_refresh(tools, db: Path, tmp: Path) -> None:
             f"{mart}: {p}"
             for p in tools.diff_rows(incremental[mart], full[mart], key=key, columns=columns)
         ]
-    # the stitched events too, bookkeeping aside: every event of a changed conversation is
-    # rewritten with its current stitched user, relinked anonymous ids included
-    stitched = (
-        "select * exclude (classified_at, reassembled_at)"
-        " from intermediate.int_conversation_events"
-        " order by source, event_id"
-    )
-    kept, rebuilt = tools.query(db, stitched), tools.query(full_db, stitched)
-    assert rebuilt, "int_conversation_events is empty after the full refresh"
-    problems += [
-        f"int_conversation_events: {p}"
-        for p in tools.diff_rows(
-            kept, rebuilt, key=["source", "event_id"], columns=list(rebuilt[0])
-        )
-    ]
-    # each stitched event keeps the build that classified its staging row, and each conversation
-    # the earliest of its events': the bound an incremental build reads staging from (D49)
+    # the events and the conversation summaries too, bookkeeping aside: every event of a changed
+    # conversation is rewritten, and a relinked conversation takes its new user in place
+    for model, key, bookkeeping in (
+        ("int_conversation_events", ["source", "event_id"], "classified_at, reassembled_at"),
+        ("int_conversations_assembled", ["conversation_id"], "first_classified_at, reassembled_at"),
+    ):
+        rows = f"select * exclude ({bookkeeping}) from intermediate.{model} order by all"
+        kept, rebuilt = tools.query(db, rows), tools.query(full_db, rows)
+        assert rebuilt, f"{model} is empty after the full refresh"
+        problems += [
+            f"{model}: {p}"
+            for p in tools.diff_rows(kept, rebuilt, key=key, columns=list(rebuilt[0]))
+        ]
+    # each event keeps the build that classified its staging row, and each conversation the
+    # earliest of its events': the bound an incremental build reads staging from (D49)
     mismatched = tools.query(
         db,
-        "select stitched.source, stitched.event_id, stitched.classified_at, staged.classified_at"
-        " from intermediate.int_conversation_events as stitched"
+        "select kept.source, kept.event_id, kept.classified_at, staged.classified_at"
+        " from intermediate.int_conversation_events as kept"
         " left join intermediate.int_events_unioned as staged"
-        " on stitched.source = staged.source and stitched.event_id = staged.event_id"
+        " on kept.source = staged.source and kept.event_id = staged.event_id"
         " and staged.event_class = 'chat'"
-        " where staged.classified_at is distinct from stitched.classified_at",
+        " where staged.classified_at is distinct from kept.classified_at",
     )
-    problems += [f"stitched classified_at differs from staging: {row}" for row in mismatched]
+    problems += [f"event classified_at differs from staging: {row}" for row in mismatched]
     mismatched = tools.query(
         db,
         "select conversations.conversation_id, conversations.first_classified_at, events.earliest"
@@ -278,7 +276,7 @@ def test_a_model_left_out_of_a_build_catches_up_and_the_log_is_pruned(tmp_path, 
     assert len(after) == 2, after
     # the conversation summaries lagged the events model, so their first_classified_at could not
     # bound the staging read: every row was read (D49)
-    assert _staging_read_from(tmp_path) == "1970-01-01", "the lagging summaries bounded the read"
+    assert _staging_read_from(tmp_path) == datetime(1970, 1, 1), "the lagging summaries bounded it"
 
     _assert_marts_equal_a_full_refresh(tools, db, tmp_path)
 
@@ -288,17 +286,18 @@ def test_a_model_left_out_of_a_build_catches_up_and_the_log_is_pruned(tmp_path, 
     # start of the previous build
     (watermark,) = tools.query(
         db,
-        "select cast(classified_through as varchar) as text from intermediate.build_watermarks"
+        "select classified_through from intermediate.build_watermarks"
         " where model_name = 'int_conversation_events'",
     )
-    assert _staging_read_from(tmp_path) < watermark["text"]
-    assert _staging_read_from(tmp_path) == str(after[-1]["changed_at"]), after
+    assert _staging_read_from(tmp_path) < watermark["classified_through"]
+    assert _staging_read_from(tmp_path) == after[-1]["changed_at"], after
 
 
-def _staging_read_from(tmp: Path) -> str:
-    """The lower bound on classified_at in the last build's SQL of int_conversation_events."""
+def _staging_read_from(tmp: Path) -> datetime:
+    """The lower bound on classified_at in the last build's SQL of int_conversation_events (the
+    literal drops trailing zeros of the fraction, so it is compared as a time)."""
     (compiled,) = (tmp / "target" / "compiled").rglob("int_conversation_events.sql")
     text = compiled.read_text()
     marker = "classified_at >= cast('"
     assert marker in text, text
-    return text.split(marker, 1)[1].split("'", 1)[0]
+    return datetime.fromisoformat(text.split(marker, 1)[1].split("'", 1)[0])

@@ -104,7 +104,7 @@ summarise_messages as (
 stitch_user as (
     select
         events.*,
-        coalesce(events.user_event_user_id, identities.user_id, events.user_event_anonymous_id)
+        {{ stitched_user_id('events.user_event_user_id', 'identities.user_id', 'events.user_event_anonymous_id') }}
             as stitched_user_id,
         (events.user_event_user_id is not null or identities.user_id is not null) as is_identified
     from summarise_events as events

@@ -23,7 +23,7 @@ events as (
 {%- if is_incremental() %}
 
 unabsorbed as (
-    {{ unabsorbed_events(ref('int_events_unioned')) }}
+    {{ unabsorbed_rows(ref('int_events_unioned')) }}
 ),
 
 -- the anonymous ids that a row classified since the last build carries with a user id
