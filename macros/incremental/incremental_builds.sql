@@ -162,49 +162,6 @@
 {%- endmacro %}
 
 
-{#- The earliest `classified_at` among the staging rows that an incremental build of
-    int_conversation_events reads (D49), as a timestamp literal: staging rows are written
-    at the end of their tables in build order, so DuckDB skips the row groups of the builds before
-    it from their min/max statistics. The bound is the earliest build that classified an event of
-    a conversation it reassembles, read from `first_classified_at` of the conversation summaries
-    (`summaries`, the identifier of int_conversations_assembled in this model's schema: read, not
-    referenced, since it is built after this model), and no later than this model's watermark,
-    after which the rows it has not absorbed were classified. A conversation with no summary has
-    no stored events. The summaries are used only when they were built in the same build as this
-    model's stored rows (equal watermarks); otherwise, and while dbt parses, the epoch: every
-    row. Worked out when the model is rendered for execution. -#}
-{% macro earliest_classification_to_read(changes, summaries) -%}
-    {%- set epoch = epoch_timestamp() -%}
-    {%- if not execute -%}
-        {{ return(epoch) }}
-    {%- endif -%}
-    {%- set summary_relation = adapter.get_relation(this.database, this.schema, summaries) -%}
-    {%- if summary_relation is none
-        or 'first_classified_at' not in (adapter.get_columns_in_relation(summary_relation) | map(attribute='name') | list) -%}
-        {{ return(epoch) }}
-    {%- endif -%}
-    {%- set bound -%}
-        select cast(least(
-            (
-                select min(summaries.first_classified_at)
-                from {{ summary_relation }} as summaries
-                where summaries.conversation_id in ({{ conversations_to_reassemble(changes) }})
-            ),
-            {{ build_watermark() }}
-        ) as {{ dbt.type_string() }})
-        from {{ build_watermarks_relation() }} as own
-        inner join {{ build_watermarks_relation() }} as summarised
-            on own.classified_through = summarised.classified_through
-        where own.model_name = '{{ this.identifier }}' and summarised.model_name = '{{ summaries }}'
-    {%- endset -%}
-    {%- set found = run_query(bound) -%}
-    {%- if found.rows | length == 0 or found.rows[0][0] is none -%}
-        {{ return(epoch) }}
-    {%- endif -%}
-    {{ return("cast('" ~ found.rows[0][0] ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
-{%- endmacro %}
-
-
 {#- The rows of `assembled` (a model kept per conversation, with `reassembled_at`) that this model
     reads: all of them on a full build; on an incremental build, those of the conversations it
     reassembles. Each such conversation was reassembled upstream after this model's watermark,
@@ -215,6 +172,17 @@
     where
         reassembled_at > {{ build_watermark() }}
         and conversation_id in ({{ conversations_to_reassemble(changes) }})
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- The events of `events` (int_conversation_events, kept per event) that a model kept per
+    conversation reads: all of them on a full build; on an incremental build, every event of the
+    conversations it reassembles, whichever build wrote it (D50). -#}
+{% macro changed_conversation_events(events, changes) -%}
+    select * from {{ events }}
+    {%- if is_incremental() %}
+    where conversation_id in ({{ conversations_to_reassemble(changes) }})
     {%- endif %}
 {%- endmacro %}
 

@@ -2,12 +2,14 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_changed_conversations(ref('int_conversations_changed')) }}",
+    pre_hook="{{ delete_unabsorbed_keys(ref('int_events_unioned'), ['source', 'event_id']) }}",
     post_hook="{{ record_build_watermark() }}",
 ) }}
 
 -- The chat events of every conversation with their own ids; int_conversations_assembled stitches
--- the conversation's user from them, so that a relink rewrites no event (DECISIONLOG D49).
+-- the conversation's user from them, so that a relink rewrites no event (DECISIONLOG D49). Kept
+-- per event (D50): an incremental build rewrites the events of the staging rows classified since
+-- its last build, whose envelope ids are the only ones whose first copy can have changed.
 
 with
 
@@ -15,23 +17,11 @@ events as (
     select * from {{ ref('int_events_unioned') }}
 ),
 
-{%- if is_incremental() %}
-
--- the conversations logged as changed since this model's last build: all their events again,
--- from the staging rows of the builds that classified them (D49)
-changed_conversations as (
-    {{ conversations_to_reassemble(ref('int_conversations_changed')) }}
-),
-{%- endif %}
-
+-- incremental: the staging rows classified since this model's last build (every copy of an
+-- envelope id is classified again when a new copy lands, SPEC §4)
 select_chat_events as (
-    select * from events
-    where
-        event_class = 'chat'
-    {%- if is_incremental() %}
-        and classified_at >= {{ earliest_classification_to_read(ref('int_conversations_changed'), 'int_conversations_assembled') }}
-        and conversation_id in (select changed.conversation_id from changed_conversations as changed)
-    {%- endif %}
+    select * from ({{ unabsorbed_rows('events') }}) as unabsorbed
+    where unabsorbed.event_class = 'chat'
 ),
 
 select_event_columns as (
@@ -69,12 +59,10 @@ select_event_columns as (
         ended_by,
 
         -- bookkeeping: the build that classified the event in staging (D49) and the build that
-        -- (re)assembled the row (D27)
+        -- wrote the row (D27, D50)
         classified_at,
         {{ build_started_at() }} as reassembled_at
     from select_chat_events
 )
 
 select * from select_event_columns
-
--- depends_on: {{ ref('int_conversations_changed') }}

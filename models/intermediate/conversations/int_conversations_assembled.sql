@@ -17,7 +17,7 @@
 with
 
 conversation_events as (
-    {{ reassembled_rows(ref('int_conversation_events'), ref('int_conversations_changed')) }}
+    {{ changed_conversation_events(ref('int_conversation_events'), ref('int_conversations_changed')) }}
 ),
 
 identities as (
@@ -69,10 +69,7 @@ summarise_events as (
 
         -- satisfaction: the latest rating counts, the first one is the funnel milestone
         {{ first_by('rating', latest, "event_name = 'satisfaction_rated'") }} as csat_rating,
-        min(case when event_name = 'satisfaction_rated' then event_at end) as rated_at,
-
-        -- bookkeeping: the earliest build that classified one of its events (D49)
-        min(classified_at) as first_classified_at
+        min(case when event_name = 'satisfaction_rated' then event_at end) as rated_at
     from flag_events
     group by conversation_id
 ),
@@ -220,9 +217,7 @@ assemble_conversations as (
         recognized_at,
         rated_at,
 
-        -- bookkeeping: the earliest build that classified one of its events (D49), the build
-        -- that (re)assembled the row (D27)
-        first_classified_at,
+        -- bookkeeping: the build that (re)assembled the row (D27)
         {{ build_started_at() }} as reassembled_at
     from derive_outcomes
 )

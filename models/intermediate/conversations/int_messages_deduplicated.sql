@@ -11,7 +11,7 @@
 with
 
 conversation_events as (
-    {{ reassembled_rows(ref('int_conversation_events'), ref('int_conversations_changed')) }}
+    {{ changed_conversation_events(ref('int_conversation_events'), ref('int_conversations_changed')) }}
 ),
 
 
