@@ -178,12 +178,72 @@
 
 {#- The events of `events` (int_conversation_events, kept per event) that a model kept per
     conversation reads: all of them on a full build; on an incremental build, every event of the
-    conversations it reassembles, whichever build wrote it (D50). -#}
+    conversations it reassembles, whichever build wrote it (D50), and none earlier than the
+    earliest first event of those conversations, so that DuckDB skips the row groups of earlier
+    events from their min/max statistics (the events are written in event time order). -#}
 {% macro changed_conversation_events(events, changes) -%}
     select * from {{ events }}
     {%- if is_incremental() %}
-    where conversation_id in ({{ conversations_to_reassemble(changes) }})
+    where
+        event_at >= {{ earliest_event_to_read(changes) }}
+        and conversation_id in ({{ conversations_to_reassemble(changes) }})
     {%- endif %}
+{%- endmacro %}
+
+
+{#- The bookkeeping table of the time of each conversation's first event, kept by
+    int_conversation_events (`record_first_event_times`). -#}
+{% macro first_event_times_relation() -%}
+    {{ return(bookkeeping_relation('conversation_first_events')) }}
+{%- endmacro %}
+
+
+{#- post-hook of int_conversation_events (in its transaction, so that the table always covers the
+    events it holds): a full build records each conversation's earliest event time; an
+    incremental build appends the earliest of the events it wrote for each conversation. The
+    earliest row of a conversation is then no later than any of its events (an event deleted
+    since may have been earlier; that only widens a read). -#}
+{% macro record_first_event_times() -%}
+    {%- set relation = first_event_times_relation() -%}
+    {%- set exists = adapter.get_relation(relation.database, relation.schema, relation.identifier) is not none -%}
+    {%- if is_incremental() and exists %}
+    insert into {{ relation }} (conversation_id, first_event_at)
+    select conversation_id, min(event_at)
+    from {{ this }}
+    where reassembled_at = {{ build_started_at() }}
+    group by conversation_id
+    {%- else %}
+    create or replace table {{ relation }} as
+    select conversation_id, min(event_at) as first_event_at
+    from {{ this }}
+    group by conversation_id
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- The earliest first event time among the conversations this model reassembles (D50), as a
+    timestamp literal worked out when the model is rendered for execution: no event of those
+    conversations is earlier. The epoch (every event) while dbt parses, when the bookkeeping
+    table is missing, or when there is no such conversation. -#}
+{% macro earliest_event_to_read(changes) -%}
+    {%- set epoch = epoch_timestamp() -%}
+    {%- if not execute -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {%- set relation = first_event_times_relation() -%}
+    {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {%- set bound -%}
+        select cast(min(starts.first_event_at) as {{ dbt.type_string() }})
+        from {{ relation }} as starts
+        where starts.conversation_id in ({{ conversations_to_reassemble(changes) }})
+    {%- endset -%}
+    {%- set found = run_query(bound) -%}
+    {%- if found.rows | length == 0 or found.rows[0][0] is none -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {{ return("cast('" ~ found.rows[0][0] ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
 {%- endmacro %}
 
 
@@ -368,11 +428,23 @@
 {%- endmacro %}
 
 
-{#- pre-hook of a model kept per landed row or per day: on an incremental build, remove its rows
-    whose key (`key_columns`, columns of both it and `events`) a row classified since its
-    watermark has; the model then appends them again from their current rows. -#}
-{% macro delete_unabsorbed_keys(events, key_columns) -%}
+{#- pre-hook of a model kept per landed row, per event or per day: on an incremental build,
+    remove its rows whose key (`key_columns`, columns of both it and `events`) a row classified
+    since its watermark has; the model then appends them again from their current rows. With
+    `earliest_column` (a column of both whose value a stored row shares with an unabsorbed row of
+    its key), only rows no earlier than the earliest value among the unabsorbed rows are
+    compared, so that DuckDB skips the row groups before it (worked out when rendered for
+    execution). -#}
+{% macro delete_unabsorbed_keys(events, key_columns, earliest_column=none) -%}
     {%- if is_incremental() %}
+    {%- set earliest = none %}
+    {%- if earliest_column and execute %}
+        {%- set found = run_query(
+            "select cast(min(unabsorbed." ~ earliest_column ~ ") as " ~ dbt.type_string() ~ ") from ("
+            ~ unabsorbed_rows(events) ~ ") as unabsorbed"
+        ) %}
+        {%- set earliest = found.rows[0][0] if found.rows | length > 0 else none %}
+    {%- endif %}
     delete from {{ this }}
     using (
         select distinct {{ key_columns | join(', ') }}
@@ -382,6 +454,9 @@
         {%- for column in key_columns %}
         {{ this }}.{{ column }} = changed_keys.{{ column }}{{ " and" if not loop.last }}
         {%- endfor %}
+        {%- if earliest is not none %}
+        and {{ this }}.{{ earliest_column }} >= cast('{{ earliest }}' as {{ dbt.type_timestamp() }})
+        {%- endif %}
     {%- endif %}
 {%- endmacro %}
 

@@ -205,6 +205,18 @@ def _assert_marts_equal_a_full_refresh(tools, db: Path, tmp: Path) -> None:
         " where staged.classified_at is distinct from kept.classified_at",
     )
     problems += [f"event classified_at differs from staging: {row}" for row in mismatched]
+    # and no event is earlier than its conversation's recorded first event, from which the models
+    # after the events model read (D50)
+    earlier = tools.query(
+        db,
+        "select events.conversation_id, events.event_at, starts.first_event_at"
+        " from intermediate.int_conversation_events as events"
+        " left join (select conversation_id, min(first_event_at) as first_event_at"
+        " from intermediate.conversation_first_events group by conversation_id) as starts"
+        " on events.conversation_id = starts.conversation_id"
+        " where starts.first_event_at is null or events.event_at < starts.first_event_at",
+    )
+    problems += [f"event earlier than its recorded first event: {row}" for row in earlier]
     assert not problems, "\n".join(problems[:40])
 
 
@@ -271,8 +283,26 @@ def test_a_model_left_out_of_a_build_catches_up_and_the_log_is_pruned(tmp_path, 
         f" where classified_at = '{second_build['changed_at']}'",
     )
     assert caught_up["n"] > 0, "the events of the missed build were not absorbed"
+    # the conversation summaries read the events of the conversations logged since they last
+    # built from the earliest event among them on (D50)
+    (earliest,) = tools.query(
+        db,
+        "select min(event_at) as event_at from intermediate.int_conversation_events"
+        " where conversation_id in (select conversation_id from intermediate.int_conversations_changed)",
+    )
+    assert _events_read_from(tmp_path) == earliest["event_at"]
 
     _assert_marts_equal_a_full_refresh(tools, db, tmp_path)
 
     _check(tools.run_dbt(["run"], db, tmp_path, salt=SALT), tools)
     assert _log_rows(tools, db) == [], "rows that every reader absorbed are still logged"
+
+
+def _events_read_from(tmp: Path) -> datetime:
+    """The lower bound on event_at in the last build's SQL of int_conversations_assembled (the
+    literal drops trailing zeros of the fraction, so it is compared as a time)."""
+    (compiled,) = (tmp / "target" / "compiled").rglob("int_conversations_assembled.sql")
+    text = compiled.read_text()
+    marker = "event_at >= cast('"
+    assert marker in text, text
+    return datetime.fromisoformat(text.split(marker, 1)[1].split("'", 1)[0])

@@ -2,8 +2,8 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ delete_unabsorbed_keys(ref('int_events_unioned'), ['source', 'event_id']) }}",
-    post_hook="{{ record_build_watermark() }}",
+    pre_hook="{{ delete_unabsorbed_keys(ref('int_events_unioned'), ['source', 'event_id'], 'event_at') }}",
+    post_hook=["{{ record_first_event_times() }}", "{{ record_build_watermark() }}"],
 ) }}
 
 -- The chat events of every conversation with their own ids; int_conversations_assembled stitches
@@ -65,4 +65,7 @@ select_event_columns as (
     from select_chat_events
 )
 
+-- in event time order, so that the models after this one skip the row groups of events earlier
+-- than the conversations they reassemble (D50)
 select * from select_event_columns
+order by event_at
