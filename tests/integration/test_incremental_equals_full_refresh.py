@@ -288,7 +288,8 @@ def test_a_model_left_out_of_a_build_catches_up_and_the_log_is_pruned(tmp_path, 
     (earliest,) = tools.query(
         db,
         "select min(event_at) as event_at from intermediate.int_conversation_events"
-        " where conversation_id in (select conversation_id from intermediate.int_conversations_changed)",
+        " where conversation_id in"
+        " (select conversation_id from intermediate.int_conversations_changed)",
     )
     assert _events_read_from(tmp_path) == earliest["event_at"]
 
