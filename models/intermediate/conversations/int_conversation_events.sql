@@ -20,7 +20,8 @@ events as (
 -- incremental: the staging rows classified since this model's last build (every copy of an
 -- envelope id is classified again when a new copy lands, SPEC §4)
 select_chat_events as (
-    select * from ({{ unabsorbed_rows('events') }}) as unabsorbed
+    select unabsorbed.*
+    from ({{ unabsorbed_rows('events') }}) as unabsorbed
     where unabsorbed.event_class = 'chat'
 ),
 
