@@ -62,6 +62,24 @@
 {%- endmacro %}
 
 
+{#- The timestamp that `query` (one value, cast to a string) reads from the bookkeeping table
+    `relation`, as a timestamp literal worked out when the node is rendered for execution; the
+    epoch while dbt parses, when the table does not exist yet, or when the query finds no row or
+    NULL. -#}
+{% macro recorded_timestamp(relation, query) -%}
+    {%- set epoch = epoch_timestamp() -%}
+    {%- if not execute
+        or adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {%- set found = run_query(query) -%}
+    {%- if found.rows | length == 0 or found.rows[0][0] is none -%}
+        {{ return(epoch) }}
+    {%- endif -%}
+    {{ return("cast('" ~ found.rows[0][0] ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+{%- endmacro %}
+
+
 {#- This model's watermark (the epoch when it has none yet), as a timestamp literal: read from
     `intermediate.build_watermarks` when the model is rendered for execution, so that DuckDB can
     compare it with the min/max statistics of each row group and skip the row groups written
@@ -226,24 +244,13 @@
     conversations is earlier. The epoch (every event) while dbt parses, when the bookkeeping
     table is missing, or when there is no such conversation. -#}
 {% macro earliest_event_to_read(changes) -%}
-    {%- set epoch = epoch_timestamp() -%}
-    {%- if not execute -%}
-        {{ return(epoch) }}
-    {%- endif -%}
     {%- set relation = first_event_times_relation() -%}
-    {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
-        {{ return(epoch) }}
-    {%- endif -%}
     {%- set bound -%}
         select cast(min(starts.first_event_at) as {{ dbt.type_string() }})
         from {{ relation }} as starts
         where starts.conversation_id in ({{ conversations_to_reassemble(changes) }})
     {%- endset -%}
-    {%- set found = run_query(bound) -%}
-    {%- if found.rows | length == 0 or found.rows[0][0] is none -%}
-        {{ return(epoch) }}
-    {%- endif -%}
-    {{ return("cast('" ~ found.rows[0][0] ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+    {{ return(recorded_timestamp(relation, bound)) }}
 {%- endmacro %}
 
 

@@ -114,23 +114,16 @@
     literal (the epoch when it never did, when the table does not exist yet, and while dbt
     parses). -#}
 {% macro last_passed_at() -%}
-    {%- set epoch = never_passed_at() -%}
     {%- if not execute -%}
-        {{ return(epoch) }}
+        {{ return(never_passed_at()) }}  {#- the test's own name is not known while dbt parses -#}
     {%- endif -%}
     {%- set table = test_watermarks_relation() -%}
-    {%- if adapter.get_relation(table.database, table.schema, table.identifier) is none -%}
-        {{ return(epoch) }}  {#- e.g. `dbt compile` of a new warehouse: no hook has run yet -#}
-    {%- endif -%}
-    {%- set found = run_query(
+    {{ return(recorded_timestamp(
+        table,
         "select cast(passed_at as " ~ dbt.type_string() ~ ") from "
         ~ table
         ~ " where test_name = '" ~ this.identifier ~ "'"
-    ) -%}
-    {%- if found.rows | length > 0 -%}
-        {{ return("cast('" ~ found.rows[0][0] ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
-    {%- endif -%}
-    {{ return(epoch) }}
+    )) }}
 {%- endmacro %}
 
 
