@@ -12,7 +12,10 @@ Generates --days of export files, lands every arrival day but the last and build
 * full refresh: `dbt build --full-refresh` on a copy of the same warehouse, with the same landed
   data,
 
-both builds without the unit tests, as the nightly builds. With --nightly-days N, the N arrival
+both builds without the unit tests, as the nightly builds. The incremental warehouse is
+compacted after each build, as the nightly job does after publishing (`chat-analytics compact`,
+DECISIONLOG D51); the compaction after the timed build is timed and printed on its own row. With
+--nightly-days N, the N arrival
 days before the last are landed and built one night at a time after that first build, so that the
 warehouse has the history of a nightly job (each night's rows written by its own build) rather than
 that of a single backfill. It prints a table of wall and CPU
@@ -40,6 +43,7 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 BIN = REPO / ".venv" / "bin"
 BUILD = [BIN / "dbt", "build", "--exclude-resource-type", "unit_test"]  # as the nightly builds
+COMPACT = [BIN / "chat-analytics", "compact"]
 MARTS = {
     "fct_conversations": "conversation_id",
     "fct_messages": "message_key",
@@ -115,11 +119,13 @@ def main() -> int:
         step("land the first days", [BIN / "chat-analytics", "land", *earlier], work, db)
         step("dbt seed", [BIN / "dbt", "seed"], work, db)
         first = step("dbt build (first build)", BUILD, work, db)
+        step("compact", COMPACT, work, db)
         for number, night in enumerate(nightly, start=1):
             files = list(exports.glob(f"*/{night}.*"))
             label = f"night {number}/{len(nightly)} ({night})"
             step(f"{label}: land", [BIN / "chat-analytics", "land", *files], work, db)
             step(f"{label}: dbt build", BUILD, work, db)
+            step(f"{label}: compact", COMPACT, work, db)
         prepared = {
             "options": options,
             "last_day": last_day,
@@ -149,6 +155,8 @@ def main() -> int:
         "dbt build": step("dbt build (incremental)", BUILD, work, db),
     }
     split = node_seconds(work / f"target-{db.stem}")
+    # what the nightly does after publishing: the rewrite of the row groups the build left
+    timings["compact"] = step("compact", COMPACT, work, db)
     # the same build again with nothing new landed: what any nightly build costs (dbt starting,
     # every node, the scans no increment avoids), the floor under the incremental build
     timings["dbt build, nothing new"] = step("dbt build (nothing new)", BUILD, work, db)
@@ -186,6 +194,8 @@ def main() -> int:
     for kind in ("models", "data tests"):
         i, f = split[kind], full_split[kind]
         print(row(f"  of which {kind}", f"{i:.1f}", "", f"{f:.1f}", "", f"{i / f:.1%}"))
+    cw, cc = timings["compact"]
+    print(row("compact, after publish", f"{cw:.1f}", f"{cc:.1f}", "-", "-", "-"))
     nw, nc = timings["dbt build, nothing new"]
     print(
         row(
@@ -206,6 +216,17 @@ def main() -> int:
             f"{fw:.1f}",
             f"{fc:.1f}",
             f"{total / fw:.1%}",
+        )
+    )
+    night, night_cpu = total + cw, total_cpu + cc
+    print(
+        row(
+            "land + build + compact",
+            f"{night:.1f}",
+            f"{night_cpu:.1f}",
+            f"{fw:.1f}",
+            f"{fc:.1f}",
+            f"{night / fw:.1%}",
         )
     )
     print(

@@ -128,6 +128,7 @@ def tools() -> SimpleNamespace:
     """The helpers of this file, for test modules (conftest modules are not imported directly)."""
     return SimpleNamespace(
         REPO=REPO,
+        CHAT_ANALYTICS=CHAT_ANALYTICS,
         HAND_FIXTURE=HAND_FIXTURE,
         HAND_SALT=HAND_SALT,
         tool_env=tool_env,

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from chat_analytics import config
+from chat_analytics.raw_schema import NO_VACUUM
 
 AUDIT_SCHEMA = "audit"
 RUNS_FILE = "nightly_runs.jsonl"
@@ -196,6 +197,7 @@ def record_run(
         print(f"audit: {database}: not written ({exc}); history kept in {folder}", file=sys.stderr)
         return False
     try:
+        con.execute(NO_VACUUM)
         sync_database(con, folder)
     except duckdb.Error as exc:
         print(f"audit: {database}: not written ({exc}); history kept in {folder}", file=sys.stderr)

@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "land": ("chat_analytics.land", "land export files into the raw schema"),
     "publish": ("chat_analytics.publish", "publish the marts to BI if the last build passed"),
     "nightly": ("chat_analytics.nightly", "land, check freshness, build, publish if green, report"),
+    "compact": (
+        "chat_analytics.compact",
+        "merge the row groups that landing and builds left partly filled",
+    ),
     "report": ("chat_analytics.report", "write the shareable HTML report of the published marts"),
     "dashboard": (
         "chat_analytics.dashboard",

@@ -1,11 +1,14 @@
-"""The nightly job: land → source freshness → dbt build → publish if green → quality report.
+"""The nightly job: land → source freshness → dbt build → publish if green → quality report
+→ compact.
 
 `chat-analytics nightly PATH...` lands the new export files under PATH (files, folders or globs;
 files already landed are skipped by their content hash), checks source freshness, runs
 `dbt build` (seeds, models, snapshots, data and unit tests in DAG order), publishes the marts when
 every error-severity test passed, records the run in the audit history and writes the quality
 report (``quality-<date>.html`` and ``quality-latest.html`` in ``CHAT_ANALYTICS_REPORTS_DIR``,
-default ``<database folder>/reports``).
+default ``<database folder>/reports``). Last, after the marts are published, it compacts the
+build database (`chat-analytics compact`, DECISIONLOG D51) unless --no-compact is given; a
+compaction that cannot run is a warning and does not change the exit code.
 
 Exit codes: 0 published; 1 a gate failed (a test, a model, a freshness error with
 --strict-freshness): nothing was published and the previous published file is untouched;
@@ -29,11 +32,12 @@ from typing import TextIO
 
 import duckdb
 
-from chat_analytics import audit, config, land, quality_report
+from chat_analytics import audit, compact, config, land, quality_report
 from chat_analytics import dbt as dbt_runner
 from chat_analytics import publish as publisher
 from chat_analytics.errors import (
     EXIT_GATE_FAILED,
+    EXIT_LOCKED,
     EXIT_OK,
     ChatAnalyticsError,
     DatabaseLocked,
@@ -97,6 +101,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not publish when a source's freshness is at error level",
     )
+    parser.add_argument(
+        "--no-compact",
+        action="store_true",
+        help="do not compact the build database at the end (see `chat-analytics compact`)",
+    )
 
 
 def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
@@ -152,9 +161,24 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     print(_verdict_line(outcome), file=out)
     if record.report_path:
         print(f"nightly: report {record.report_path}", file=out)
+    if not args.no_compact and crash is None and exit_code != EXIT_LOCKED:
+        _compact(db, out)
     if crash is not None:
         raise crash
     return exit_code
+
+
+def _compact(db: Path, out: TextIO) -> None:
+    """Compact the build database after the night's work is published (a warning on failure)."""
+    if not db.is_file():
+        return
+    print(f"nightly: compacting {db}", file=out, flush=True)
+    try:
+        result = compact.compact(db)
+    except (ChatAnalyticsError, duckdb.Error) as exc:
+        print(f"nightly: warning: not compacted ({exc}); the next run tries again", file=out)
+        return
+    print(f"nightly: compacted in {result.summary()}", file=out)
 
 
 def _pipeline(

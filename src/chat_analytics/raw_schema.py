@@ -100,6 +100,13 @@ REJECTION_REASONS = (
 # A database file written with this storage version (readable by DuckDB 1.2 and later) can
 # compress text with zstd. `land` creates new build databases with it.
 STORAGE_VERSION = "v1.2.0"
+
+# Every process that writes the build database (landing, dbt through its profile, the audit
+# history) checkpoints with DuckDB's vacuum off: a vacuum rewrites the row groups a table's
+# appends and deletes left partly filled, and at any checkpoint it does so for every table of the
+# file, whichever process left them. That rewrite is done by `chat-analytics compact`, on its own
+# and timed, which the nightly job runs after publishing (DECISIONLOG D51).
+NO_VACUUM = "set max_vacuum_tasks = 0"
 _ZSTD_TEXT_SINCE = (1, 2, 0)
 
 

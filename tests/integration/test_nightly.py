@@ -212,6 +212,8 @@ def test_good_then_bad_batch(env, capsys):
     assert nightly(env, env["exports"]) == 0
     out = capsys.readouterr().out
     assert "nightly: PUBLISHED" in out
+    # compacted last, after publishing (the report line comes before it)
+    assert out.index("nightly: report") < out.index("nightly: compacted in")
     assert published_rows(
         env["published"], "select count(*), sum(events) from marts.fct_conversations"
     ) == [(3, 9)]

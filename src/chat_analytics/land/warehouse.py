@@ -36,6 +36,7 @@ from chat_analytics.land.discover import ExportFile
 from chat_analytics.land.reader import CHUNK_SCHEMA, Chunk, Digest, Rejected
 from chat_analytics.raw_schema import (
     EVENT_TABLES,
+    NO_VACUUM,
     RAW_SCHEMA,
     STORAGE_VERSION,
     TABLE_COLUMNS,
@@ -96,6 +97,8 @@ def connect(db: Path) -> duckdb.DuckDBPyConnection:
     # write-ahead log past the default 16 MB: committed files are safe in the log either way,
     # and one checkpoint of many files costs a fraction of one per file.
     con.execute("set checkpoint_threshold = '1TB'")
+    # The files' last, partly filled row groups stay as they are until `chat-analytics compact`.
+    con.execute(NO_VACUUM)
     # Landing streams: DuckDB writes full row groups of the open transaction to the file as it
     # goes, so a small buffer pool is enough for any file size (and leaves the rest of the
     # machine alone).

@@ -1,0 +1,104 @@
+"""`chat-analytics compact`: merge the row groups that landing and builds left partly filled.
+
+Landing, dbt and the audit history write the build database with DuckDB's vacuum off
+(DECISIONLOG D51): a checkpoint with the vacuum on rewrites, in every table of the file, the row
+groups that appends left partly filled and deletes left with holes, and a nightly build spent
+seconds on that at each of its checkpoints. This command does that rewrite on its own: it makes
+one checkpoint with the vacuum on (DuckDB merges adjacent row groups whose rows fit in fewer,
+dropping the deleted rows) and prints how long it took and the storage in use before and after.
+The nightly job runs it after publishing; run it by hand after a backfill, or after builds run
+outside the nightly job.
+
+Exit codes: 0 compacted; 2 no database; 3 the database is locked by another process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+
+from chat_analytics import config
+from chat_analytics.errors import EXIT_OK, DatabaseLocked, UsageError
+
+# A table created and dropped in one transaction: a change, so that the checkpoint after it runs
+# (DuckDB skips a checkpoint when nothing changed since the last one) and visits every table.
+_TOUCH = (
+    "begin; create table main.chat_analytics_compaction (done boolean);"
+    " drop table main.chat_analytics_compaction; commit"
+)
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What one compaction did: seconds taken and the storage in use before and after."""
+
+    seconds: float
+    bytes_before: int
+    bytes_after: int
+
+    def summary(self) -> str:
+        return (
+            f"{self.seconds:.1f} s; storage in use {self.bytes_before / 1e6:,.0f} MB"
+            f" -> {self.bytes_after / 1e6:,.0f} MB"
+        )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="the build database (default: $CHAT_ANALYTICS_DB, else"
+        " warehouse/chat_analytics.duckdb)",
+    )
+
+
+def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
+    out = stream or sys.stdout
+    db = Path(args.db) if args.db else config.db_path()
+    print(f"compact: compacting {db} ...", file=out, flush=True)
+    result = compact(db)
+    print(f"compact: done in {result.summary()}", file=out)
+    return EXIT_OK
+
+
+def compact(db: Path) -> Compaction:
+    """One checkpoint of ``db`` with DuckDB's vacuum on (its default)."""
+    if not db.is_file():
+        raise UsageError(f"{db}: build database not found (set CHAT_ANALYTICS_DB)")
+    started = time.perf_counter()
+    try:
+        con = duckdb.connect(str(db))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise DatabaseLocked(
+                f"the database {db} is locked by another process ({exc}); nothing was"
+                " compacted. Run compact again when that process has finished."
+            ) from None
+        raise UsageError(f"cannot open the database {db}: {exc}") from None
+    try:
+        memory = os.environ.get("CHAT_ANALYTICS_MEMORY_LIMIT") or "8GB"  # as dbt's profile
+        con.execute(f"set memory_limit = '{memory}'")
+        if os.environ.get("CHAT_ANALYTICS_TEMP_DIR"):
+            con.execute(f"set temp_directory = '{os.environ['CHAT_ANALYTICS_TEMP_DIR']}'")
+        before = _bytes_in_use(con)
+        con.execute(_TOUCH)
+        con.execute("checkpoint")
+        after = _bytes_in_use(con)
+    finally:
+        con.close()
+    return Compaction(time.perf_counter() - started, before, after)
+
+
+def _bytes_in_use(con: duckdb.DuckDBPyConnection) -> int:
+    block_size, used = con.execute(
+        "select block_size, used_blocks from pragma_database_size()"
+        " where database_name = current_database()"
+    ).fetchone()
+    return int(block_size) * int(used)
