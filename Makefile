@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_land.py
 	$(BIN)/python benchmarks/bench_incremental.py
+	$(BIN)/python benchmarks/bench_compaction.py
 
 clean:
 	rm -rf target logs warehouse data .pytest_cache

@@ -6,8 +6,10 @@ groups that appends left partly filled and deletes left with holes, and a nightl
 seconds on that at each of its checkpoints. This command does that rewrite on its own: it makes
 one checkpoint with the vacuum on (DuckDB merges adjacent row groups whose rows fit in fewer,
 dropping the deleted rows) and prints how long it took and the storage in use before and after.
-The nightly job runs it after publishing; run it by hand after a backfill, or after builds run
-outside the nightly job.
+Each compaction is a row of ``audit.compactions`` (started at, seconds, bytes in use before and
+after); that row is also the change DuckDB needs before it checkpoints at all. The nightly job
+compacts after publishing once the last compaction is a week old (``--compact-every``); run it by
+hand after a backfill, or after builds run outside the nightly job.
 
 Exit codes: 0 compacted; 2 no database; 3 the database is locked by another process.
 """
@@ -19,6 +21,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -26,12 +29,13 @@ import duckdb
 
 from chat_analytics import config
 from chat_analytics.errors import EXIT_OK, DatabaseLocked, UsageError
+from chat_analytics.land.warehouse import utc_now
 
-# A table created and dropped in one transaction: a change, so that the checkpoint after it runs
-# (DuckDB skips a checkpoint when nothing changed since the last one) and visits every table.
-_TOUCH = (
-    "begin; create table main.chat_analytics_compaction (done boolean);"
-    " drop table main.chat_analytics_compaction; commit"
+LOG = "audit.compactions"
+_LOG_DDL = (
+    f"create schema if not exists audit; create table if not exists {LOG} ("
+    " started_at timestamp not null, seconds double, bytes_before bigint not null,"
+    " bytes_after bigint)"
 )
 
 
@@ -87,13 +91,46 @@ def compact(db: Path) -> Compaction:
         con.execute(f"set memory_limit = '{memory}'")
         if os.environ.get("CHAT_ANALYTICS_TEMP_DIR"):
             con.execute(f"set temp_directory = '{os.environ['CHAT_ANALYTICS_TEMP_DIR']}'")
+        con.execute(_LOG_DDL)
         before = _bytes_in_use(con)
-        con.execute(_TOUCH)
+        # DuckDB skips a checkpoint when nothing changed since the last one: the log row is the
+        # change, and the checkpoint after it visits every table
+        con.execute(
+            f"insert into {LOG} (started_at, bytes_before) values (?, ?)", [utc_now(), before]
+        )
         con.execute("checkpoint")
         after = _bytes_in_use(con)
+        result = Compaction(time.perf_counter() - started, before, after)
+        con.execute(
+            f"update {LOG} set seconds = ?, bytes_after = ? where started_at = (select"
+            f" max(started_at) from {LOG})",
+            [result.seconds, after],
+        )
     finally:
         con.close()
-    return Compaction(time.perf_counter() - started, before, after)
+    return result
+
+
+def last_compacted(db: Path) -> datetime | None:
+    """When the last compaction of ``db`` started (UTC), None if it was never compacted."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        exists = con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database()"
+            " and schema_name = 'audit' and table_name = 'compactions'"
+        ).fetchone()[0]
+        if not exists:
+            return None
+        return con.execute(f"select max(started_at) from {LOG}").fetchone()[0]
+    finally:
+        con.close()
+
+
+def is_due(db: Path, every_days: int, today: date) -> bool:
+    """Whether the nightly job compacts today: never compacted, or ``every_days`` calendar days
+    or more since the last compaction (0: every night)."""
+    last = last_compacted(db)
+    return last is None or (today - last.date()).days >= every_days
 
 
 def _bytes_in_use(con: duckdb.DuckDBPyConnection) -> int:

@@ -1,5 +1,6 @@
 """`chat-analytics compact`: landing leaves the row groups it appended as they are, and compact
-merges them without changing a row; usage and lock errors."""
+merges them without changing a row and logs what it did; when the nightly job compacts; usage and
+lock errors."""
 
 from __future__ import annotations
 
@@ -63,6 +64,13 @@ def test_each_landing_keeps_its_row_group_until_compact_merges_them(tmp_path, to
     again = compact(db, tmp_path, tools)  # nothing left to merge: the same single row group
     assert again.returncode == 0, tools.describe(again)
     assert row_groups(db, "raw.segment_events") == 1
+    # each compaction is logged, with its time and the storage in use before and after
+    log = tools.query(db, "select * from audit.compactions order by started_at")
+    assert len(log) == 2
+    assert all(
+        row["seconds"] > 0 and row["bytes_before"] > 0 and row["bytes_after"] > 0 for row in log
+    )
+    assert log[1]["bytes_before"] == log[0]["bytes_after"]  # nothing was written in between
 
 
 def test_a_missing_database_is_usage_error_2(tmp_path, tools):
@@ -84,3 +92,26 @@ def test_a_locked_database_is_exit_3_and_names_the_database(tmp_path, tools):
     assert result.returncode == 3, tools.describe(result)
     assert f"the database {db} is locked" in result.stderr
     assert "nothing was compacted" in result.stderr
+
+
+def test_the_nightly_compacts_when_the_last_compaction_is_old_enough(tmp_path):
+    from datetime import date, datetime
+
+    from chat_analytics.compact import is_due
+
+    db = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(db)).close()
+    assert is_due(db, 7, date(2026, 3, 1))  # never compacted
+    con = duckdb.connect(str(db))
+    con.execute(
+        "create schema audit; create table audit.compactions (started_at timestamp not null,"
+        " seconds double, bytes_before bigint not null, bytes_after bigint)"
+    )
+    con.execute(
+        "insert into audit.compactions values (?, 1.0, 10, 9)", [datetime(2026, 3, 1, 23, 59)]
+    )
+    con.close()
+    assert not is_due(db, 7, date(2026, 3, 7))  # six calendar days later
+    assert is_due(db, 7, date(2026, 3, 8))  # seven
+    assert not is_due(db, 1, date(2026, 3, 1)) and is_due(db, 1, date(2026, 3, 2))
+    assert is_due(db, 0, date(2026, 3, 1))  # 0: every night

@@ -231,9 +231,13 @@ def test_good_then_bad_batch(env, capsys):
     assert "warn_no_identify_calls" in html  # the warning is shown, and did not block
     assert "<svg" in html
 
-    # night 2: the same files again land nothing (content hash) and the marts publish again
+    # night 2: the same files again land nothing (content hash) and the marts publish again;
+    # the compaction of night 1 is less than the default seven days old
     assert nightly(env, env["exports"]) == 0
-    assert "nightly: PUBLISHED" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "nightly: PUBLISHED" in out
+    assert "nightly: not compacting (last compaction" in out and "every 7 days)" in out
+    assert "nightly: compacted in" not in out
     first_bytes = env["published"].read_bytes()
 
     # night 3: a bad batch (an event that must never ship, and an unreadable line) -> exit 1
