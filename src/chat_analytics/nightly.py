@@ -123,6 +123,8 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     project = dbt_runner.project_dir(args.project_dir)
     dbt_runner.dbt_executable()
     _check_paths(args.paths)
+    if args.compact_every < 0:
+        raise UsageError(f"--compact-every must be 0 or more days, not {args.compact_every}")
     target_path = Path(args.target_path).resolve() if args.target_path else None
     target = target_path or dbt_runner.default_target_path(project)
     log_path = Path(args.log_path).resolve() if args.log_path else None

@@ -105,7 +105,7 @@ STORAGE_VERSION = "v1.2.0"
 # history) checkpoints with DuckDB's vacuum off: a vacuum rewrites the row groups a table's
 # appends and deletes left partly filled, and at any checkpoint it does so for every table of the
 # file, whichever process left them. That rewrite is done by `chat-analytics compact`, on its own
-# and timed, which the nightly job runs after publishing (DECISIONLOG D51).
+# and timed, which the nightly job runs after publishing, once a week (DECISIONLOG D51).
 NO_VACUUM = "set max_vacuum_tasks = 0"
 _ZSTD_TEXT_SINCE = (1, 2, 0)
 

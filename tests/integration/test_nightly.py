@@ -290,6 +290,8 @@ def test_usage_errors_exit_2_and_publish_nothing(env, capsys):
     assert nightly(env, env["exports"]) == 2
     assert "not a dbt project" in capsys.readouterr().err
     env["project"] = original
+    assert nightly(env, env["exports"], extra=("--compact-every", "-1")) == 2
+    assert "--compact-every must be 0 or more days, not -1" in capsys.readouterr().err
     assert not env["published"].exists()
 
 
