@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_incremental import BIN, BUILD, COMPACT, step
+from bench_incremental import BIN, BUILD, COMPACT, export_files, generate, step
 
 
 def main() -> int:
@@ -39,22 +39,8 @@ def main() -> int:
     shutil.rmtree(work, ignore_errors=True)
     exports, base = work / "exports", work / "backfill.duckdb"
     exports.mkdir(parents=True)
-    step(
-        "generate",
-        [BIN / "chat-analytics", "generate", "--out", exports, "--seed", args.seed]
-        + ["--days", args.days, "--conversations-per-day", args.conversations_per_day],
-        work,
-        base,
-    )
-    days = sorted(
-        {p.name.split(".")[0] for p in exports.glob("*/*.*") if p.parent.name != "_truth"}
-    )
-    nights = days[-args.nights :]
-    earlier = [
-        p
-        for p in exports.glob("*/*.*")
-        if p.parent.name != "_truth" and p.name.split(".")[0] < nights[0]
-    ]
+    nights = generate(exports, args, work, base)[-args.nights :]
+    earlier = export_files(exports, before=nights[0])
     step("land the backfill", [BIN / "chat-analytics", "land", *earlier], work, base)
     step("dbt seed", [BIN / "dbt", "seed"], work, base)
     step("dbt build (backfill)", BUILD, work, base)
@@ -69,7 +55,7 @@ def main() -> int:
         step(f"{policy}: dbt parse", [BIN / "dbt", "parse"], work, db)
         total = 0.0
         for number, night in enumerate(nights, start=1):
-            files = list(exports.glob(f"*/{night}.*"))
+            files = export_files(exports, on=night)
             landed = step(
                 f"{policy}, {night}: land", [BIN / "chat-analytics", "land", *files], work, db
             )[0]

@@ -102,29 +102,16 @@ def main() -> int:
     else:
         shutil.rmtree(work, ignore_errors=True)
         exports.mkdir(parents=True)
-        step(
-            "generate",
-            [BIN / "chat-analytics", "generate", "--out", exports, "--seed", args.seed]
-            + ["--days", args.days, "--conversations-per-day", args.conversations_per_day],
-            work,
-            db,
-        )
-        days = sorted(
-            {p.name.split(".")[0] for p in exports.glob("*/*.*") if p.parent.name != "_truth"}
-        )
+        days = generate(exports, args, work, db)
         last_day = days[-1]
         nightly = days[-1 - args.nightly_days : -1] if args.nightly_days > 0 else []
-        earlier = [
-            p
-            for p in exports.glob("*/*.*")
-            if p.parent.name != "_truth" and p.name.split(".")[0] < (nightly or [last_day])[0]
-        ]
+        earlier = export_files(exports, before=(nightly or [last_day])[0])
         step("land the first days", [BIN / "chat-analytics", "land", *earlier], work, db)
         step("dbt seed", [BIN / "dbt", "seed"], work, db)
         first = step("dbt build (first build)", BUILD, work, db)
         step("compact", COMPACT, work, db)
         for number, night in enumerate(nightly, start=1):
-            files = list(exports.glob(f"*/{night}.*"))
+            files = export_files(exports, on=night)
             label = f"night {number}/{len(nightly)} ({night})"
             step(f"{label}: land", [BIN / "chat-analytics", "land", *files], work, db)
             step(f"{label}: dbt build", BUILD, work, db)
@@ -146,7 +133,7 @@ def main() -> int:
         shutil.copy2(prepared_db, db)
         shutil.rmtree(work / "target-incremental", ignore_errors=True)
         shutil.copytree(prepared_target, work / "target-incremental")
-    last = [p for p in exports.glob(f"*/{prepared['last_day']}.*")]
+    last = export_files(exports, on=prepared["last_day"])
     last_load_before = prepared["last_load_before"]
     shutil.copy2(db, full_db)
     # both sides start from a parsed project, as a nightly job does (dbt's partial parsing)
@@ -242,6 +229,34 @@ def main() -> int:
     if not (args.keep or args.reuse):
         shutil.rmtree(work, ignore_errors=True)
     return 0 if not differences else 1
+
+
+def generate(exports: Path, args: argparse.Namespace, work: Path, db: Path) -> list[str]:
+    """`chat-analytics generate` of args.days x args.conversations_per_day (args.seed) into
+    exports; the arrival days of the files written, in order."""
+    step(
+        "generate",
+        [BIN / "chat-analytics", "generate", "--out", exports, "--seed", args.seed]
+        + ["--days", args.days, "--conversations-per-day", args.conversations_per_day],
+        work,
+        db,
+    )
+    return sorted({day_of(p) for p in export_files(exports)})
+
+
+def export_files(exports: Path, before: str | None = None, on: str | None = None) -> list[Path]:
+    """The export files under exports (not the ground truth), those that arrived before a day
+    or on a day when given."""
+    files = [p for p in exports.glob("*/*.*") if p.parent.name != "_truth"]
+    return [
+        p
+        for p in files
+        if (before is None or day_of(p) < before) and (on is None or day_of(p) == on)
+    ]
+
+
+def day_of(path: Path) -> str:
+    return path.name.split(".")[0]
 
 
 def row(*cells: str) -> str:

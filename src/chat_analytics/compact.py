@@ -126,10 +126,9 @@ def last_compacted(db: Path) -> datetime | None:
         con.close()
 
 
-def is_due(db: Path, every_days: int, today: date) -> bool:
-    """Whether the nightly job compacts today: never compacted, or ``every_days`` calendar days
-    or more since the last compaction (0: every night)."""
-    last = last_compacted(db)
+def is_due(last: datetime | None, every_days: int, today: date) -> bool:
+    """Whether the nightly job compacts today, the last compaction having started at ``last``:
+    never compacted, or ``every_days`` calendar days or more since (0: every night)."""
     return last is None or (today - last.date()).days >= every_days
 
 

@@ -186,9 +186,10 @@ def _compact(db: Path, every_days: int, today: date, out: TextIO) -> None:
     if not db.is_file():
         return
     try:
-        if not compact.is_due(db, every_days, today):
+        last = compact.last_compacted(db)
+        if not compact.is_due(last, every_days, today):
             print(
-                f"nightly: not compacting (last compaction {compact.last_compacted(db):%Y-%m-%d},"
+                f"nightly: not compacting (last compaction {last:%Y-%m-%d},"
                 f" every {every_days} days)",
                 file=out,
             )

@@ -97,21 +97,25 @@ def test_a_locked_database_is_exit_3_and_names_the_database(tmp_path, tools):
 def test_the_nightly_compacts_when_the_last_compaction_is_old_enough(tmp_path):
     from datetime import date, datetime
 
-    from chat_analytics.compact import is_due
+    from chat_analytics.compact import is_due, last_compacted
 
     db = tmp_path / "warehouse.duckdb"
     duckdb.connect(str(db)).close()
-    assert is_due(db, 7, date(2026, 3, 1))  # never compacted
+    assert last_compacted(db) is None
+    assert is_due(None, 7, date(2026, 3, 1))  # never compacted
     con = duckdb.connect(str(db))
     con.execute(
         "create schema audit; create table audit.compactions (started_at timestamp not null,"
         " seconds double, bytes_before bigint not null, bytes_after bigint)"
     )
-    con.execute(
-        "insert into audit.compactions values (?, 1.0, 10, 9)", [datetime(2026, 3, 1, 23, 59)]
+    con.executemany(
+        "insert into audit.compactions values (?, 1.0, 10, 9)",
+        [[datetime(2026, 2, 20, 3, 0)], [datetime(2026, 3, 1, 23, 59)]],
     )
     con.close()
-    assert not is_due(db, 7, date(2026, 3, 7))  # six calendar days later
-    assert is_due(db, 7, date(2026, 3, 8))  # seven
-    assert not is_due(db, 1, date(2026, 3, 1)) and is_due(db, 1, date(2026, 3, 2))
-    assert is_due(db, 0, date(2026, 3, 1))  # 0: every night
+    last = last_compacted(db)
+    assert last == datetime(2026, 3, 1, 23, 59)  # the latest of the log
+    assert not is_due(last, 7, date(2026, 3, 7))  # six calendar days later
+    assert is_due(last, 7, date(2026, 3, 8))  # seven
+    assert not is_due(last, 1, date(2026, 3, 1)) and is_due(last, 1, date(2026, 3, 2))
+    assert is_due(last, 0, date(2026, 3, 1))  # 0: every night
