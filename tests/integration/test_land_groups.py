@@ -151,3 +151,28 @@ def test_a_file_found_to_be_a_copy_while_in_a_group_costs_the_others_nothing(tmp
         assert con.execute(
             "select count(*), count(distinct file_name) from raw.segment_events"
         ).fetchone() == (3_500, 2)
+
+
+def test_the_last_commit_writes_into_the_database_file_not_the_log(tmp_path, monkeypatch):
+    # Two groups on one worker: the first commits to the write-ahead log, the last (the queue
+    # is empty) lowers the checkpoint threshold and is written, with the first, into the file.
+    for name in "ab":
+        write_lines(tmp_path / "exports" / "segment" / f"{name}.jsonl", 50_000, name)
+    db = tmp_path / "w.duckdb"
+    wal_bytes: list[int] = []
+    original = land._land_all
+
+    def landing_then_looking(con, *args):
+        original(con, *args)
+        wal = db.with_name(db.name + ".wal")
+        wal_bytes.append(wal.stat().st_size if wal.exists() else 0)
+
+    monkeypatch.setattr(land, "_land_all", landing_then_looking)
+    exports = [str(tmp_path / "exports")]
+    result = land_paths(exports, db=db, quiet=True, workers=1, group_rows=50_000)
+    assert [item.status for item in result.files] == ["landed"] * 2
+    assert wal_bytes == [0]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from raw.segment_events").fetchone() == (100_000,)
+        # the first group's rows were still in memory: the second filled its row group
+        assert row_group_counts(con, "segment_events") == [100_000]

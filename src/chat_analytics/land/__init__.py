@@ -49,6 +49,7 @@ from chat_analytics.land.report import (
     summary_table,
 )
 from chat_analytics.land.warehouse import (
+    CHECKPOINT_AT_COMMIT,
     AlreadyLanded,
     add_file,
     connect,
@@ -334,6 +335,11 @@ class _Queue:
                 return False
             return self.waiting_bytes * self.landed_rows < limit * self.landed_bytes
 
+    def drained(self) -> bool:
+        """Whether every file has been taken."""
+        with self.lock:
+            return not self.items
+
     def close(self) -> None:
         with self.lock:
             self.closed = True
@@ -387,11 +393,11 @@ def _land_files(
             rows += result.landed_rows
             queue.landed(item, result.landed_rows)
             if rows >= group_rows and not queue.few_rows_left(tail_rows):
-                con.commit()
+                _commit(con, queue)
                 done.update((member.index, landed) for member, landed in group)
                 group, rows = [], 0
         if group:
-            con.commit()
+            _commit(con, queue)
             done.update((member.index, landed) for member, landed in group)
     except BaseException:
         rollback(con)
@@ -400,6 +406,13 @@ def _land_files(
     finally:
         cursors.close(con)
     return done
+
+
+def _commit(con, queue: _Queue) -> None:
+    """Commit a worker's group; its last one (nothing left to take) with CHECKPOINT_AT_COMMIT."""
+    if queue.drained():
+        con.execute(CHECKPOINT_AT_COMMIT)
+    con.commit()
 
 
 class _Cursors:

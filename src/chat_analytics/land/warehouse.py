@@ -44,6 +44,11 @@ from chat_analytics.raw_schema import (
 )
 
 LOADED = "landed"
+# Landing commits files to the write-ahead log and checkpoints once, at the end (see connect).
+# A worker's last commit lowers the threshold (a database-wide setting) to nothing instead:
+# committed alone, it writes its rows, and those in the log, straight into the database file
+# (DuckDB's automatic checkpoint), where a commit to the log would write them twice (D52).
+CHECKPOINT_AT_COMMIT = "set checkpoint_threshold = '0b'"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>.*?) \(PID (?P<pid>\d+)\)")
 
 
