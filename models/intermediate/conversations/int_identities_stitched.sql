@@ -11,8 +11,11 @@
 
 -- An incremental build works out again the links of the anonymous ids that rows classified since
 -- its last build carry together with a user id, from the stored link and those rows alone
--- (DECISIONLOG D39). Only when the row behind a stored link was classified again (a copy of it
--- landed, so it may no longer link) are all the rows of that anonymous id read again.
+-- (DECISIONLOG D39). Only when the row behind a stored link was classified again and no longer
+-- links as it did (D53) are all the rows of that anonymous id read again.
+
+{#- the classes of the rows that link an anonymous id to a user id -#}
+{%- set linking_classes = "('identity', 'chat', 'unmapped')" %}
 
 with
 
@@ -38,17 +41,33 @@ stored_links as (
         on stored.anonymous_id = linking.anonymous_id
 ),
 
--- stored links whose row was classified again: worked out from every row of the anonymous id
+-- stored links whose row was classified again and no longer links as it did (a copy of it that
+-- landed is now the first, or it is not a linking row any more): worked out from every row of
+-- the anonymous id. A row classified again that still links with the stored values (a later
+-- copy landed as a duplicate) keeps the link among the rows it is worked out from (D53).
 links_to_rebuild as (
     select stored_links.anonymous_id
     from stored_links
-    where exists (
-        select 1
-        from unabsorbed
-        where
-            unabsorbed.source = stored_links.link_source
-            and unabsorbed.event_id = stored_links.link_event_id
-    )
+    where
+        exists (
+            select 1
+            from unabsorbed
+            where
+                unabsorbed.source = stored_links.link_source
+                and unabsorbed.event_id = stored_links.link_event_id
+        )
+        and not exists (
+            select 1
+            from unabsorbed
+            where
+                unabsorbed.source = stored_links.link_source
+                and unabsorbed.event_id = stored_links.link_event_id
+                and unabsorbed.event_class in {{ linking_classes }}
+                and unabsorbed.anonymous_id = stored_links.anonymous_id
+                and unabsorbed.user_id = stored_links.user_id
+                and unabsorbed.event_at = stored_links.linked_at
+                and unabsorbed.received_at is not distinct from stored_links.link_received_at
+        )
 ),
 
 -- the rows a link is worked out from: those classified since the last build, and every row of
@@ -72,7 +91,7 @@ select_identity_links as (
         event_id
     from {{ 'candidate_rows' if is_incremental() else 'events' }}
     where
-        event_class in ('identity', 'chat', 'unmapped')
+        event_class in {{ linking_classes }}
         and anonymous_id is not null
         and user_id is not null
     {%- if is_incremental() %}
