@@ -150,10 +150,11 @@ def misscoped_tests(manifest: dict) -> list[str]:
         metadata = node.get("test_metadata") or {}
         name = metadata.get("name", "")
         where = (node.get("config") or {}).get("where") or ""
-        changed_rows = (metadata.get("kwargs") or {}).get("changed_rows") or ""
+        kwargs = metadata.get("kwargs") or {}
+        changed = [kwargs.get(k) or "" for k in ("changed_rows", "changed_keys")]
         if "__last_passed_at__" in where and name in UNIQUENESS_TESTS:
             out.append(f"{node['name']}: a uniqueness test scoped with where")
-        for condition in (where, changed_rows):
+        for condition in (where, *changed):
             if "__last_passed_at__" not in condition:
                 continue
             marker = condition.split(SCOPE)[0].strip() if SCOPE in condition else None

@@ -171,6 +171,8 @@ def land_paths(
             _land_all(con, plan, results, progress, block_bytes, workers, group_rows)
         finally:
             con.execute(f"set threads = {threads}")
+        # what is still in the log: a last commit made while another worker's transaction was
+        # open cannot checkpoint (nothing, when the last commit could)
         con.execute("checkpoint")
     finally:
         progress.close()
@@ -358,9 +360,9 @@ def _land_files(
     the queue is empty. A group that has its rows but sees fewer than ``tail_rows`` rows left
     in the queue (a group's worth per worker) stays open for them, so that the run does not end
     with small transactions: DuckDB compresses and writes a transaction of fewer rows than a
-    row group only at the final checkpoint, on one thread, after every file has landed, and a
-    last transaction of fewer than three row groups may be merged there with the partial row
-    group before it.
+    row group only at the final checkpoint (a worker's last commit, or the one after every
+    file has landed), on one thread, and a last transaction of fewer than three row groups may
+    be merged there with the partial row group before it.
 
     Within a transaction, DuckDB appends a file's rows to the row group the previous file
     left partly filled, so only a group's last row group is partial, not every file's, and
