@@ -286,9 +286,11 @@
 {#- The landed rows a staging model classifies: on an incremental build, the rows of the loads it
     has not seen yet and every earlier row that shares an envelope id with them (SPEC §4: which
     copy is the first one, and whether the others collide, is decided among all copies). The
-    loads and the earlier copies are found on a few narrow columns first; the wide raw rows are
-    then read for those alone. The loads are compared as distinct ids (a few hundred), not row by
-    row. -#}
+    loads are compared as distinct ids (a few hundred), not row by row. The earlier copies are
+    looked for among the rows already classified, by the hash of their id (`event_id_hash`, one
+    narrow column) rather than by the id itself, and each match is confirmed on the id: reading
+    every earlier id took most of an incremental staging build (DECISIONLOG D55). An id that is
+    blank has no hash and no copies (its rows are rejected whatever else lands). -#}
 {% macro landed_rows_to_classify(landed, envelope_id) -%}
     {%- if is_incremental() %}
     {{ return(adapter.dispatch('landed_rows_to_classify', 'chat_analytics')(landed, envelope_id)) }}
@@ -297,27 +299,35 @@
     {%- endif %}
 {%- endmacro %}
 
-{% macro default__landed_rows_to_classify(landed, envelope_id) -%}
-    with new_loads as (
+{#- The loads a staging model has not classified yet, and the distinct envelope ids of their rows
+    with their hashes: the opening CTEs of both versions below. -#}
+{% macro new_loads_and_envelope_ids(landed, envelope_id) -%}
+    new_loads as (
         select landed_loads.load_id
         from (select distinct landed_load_ids.load_id from {{ landed }} as landed_load_ids) as landed_loads
         where landed_loads.load_id not in (select distinct classified.load_id from {{ this }} as classified)
     ),
 
     new_envelope_ids as (
-        select new_rows.{{ envelope_id }}
+        select distinct
+            new_rows.{{ envelope_id }} as event_id,
+            {{ hash64('new_rows.' ~ envelope_id) }} as event_id_hash
         from {{ landed }} as new_rows
         where new_rows.load_id in (select new_loads.load_id from new_loads)
-    ),
+    )
+{%- endmacro %}
+
+{% macro default__landed_rows_to_classify(landed, envelope_id) -%}
+    with {{ new_loads_and_envelope_ids(landed, envelope_id) }},
 
     earlier_copies as (
         select
-            copies.load_id,
-            copies.line_number
-        from {{ landed }} as copies
+            classified.load_id,
+            classified.line_number
+        from {{ this }} as classified
         where
-            copies.load_id not in (select new_loads.load_id from new_loads)
-            and copies.{{ envelope_id }} in (select new_envelope_ids.{{ envelope_id }} from new_envelope_ids)
+            classified.event_id_hash in (select new_envelope_ids.event_id_hash from new_envelope_ids)
+            and classified.event_id in (select new_envelope_ids.event_id from new_envelope_ids)
     )
 
     select * from {{ landed }}
@@ -331,33 +341,36 @@
             and landed_rows.line_number = earlier_copies.line_number
 {%- endmacro %}
 
-{#- DuckDB: the earlier copies are fetched by rowid, so that the wide table is not read in full. -#}
+{#- DuckDB: the rows whose id hash matches are located in the landed table on two integer columns
+    and fetched by rowid, so that neither the ids nor the wide table are read in full; the id is
+    confirmed on the few rows fetched. -#}
 {% macro duckdb__landed_rows_to_classify(landed, envelope_id) -%}
-    with new_loads as (
-        select landed_loads.load_id
-        from (select distinct landed_load_ids.load_id from {{ landed }} as landed_load_ids) as landed_loads
-        where landed_loads.load_id not in (select distinct classified.load_id from {{ this }} as classified)
-    ),
+    with {{ new_loads_and_envelope_ids(landed, envelope_id) }},
 
-    new_envelope_ids as (
-        select new_rows.{{ envelope_id }}
-        from {{ landed }} as new_rows
-        where new_rows.load_id in (select new_loads.load_id from new_loads)
+    hash_matches as (
+        select
+            classified.load_id,
+            classified.line_number
+        from {{ this }} as classified
+        where classified.event_id_hash in (select new_envelope_ids.event_id_hash from new_envelope_ids)
     ),
 
     earlier_copies as (
         select copies.rowid as landed_row
         from {{ landed }} as copies
-        where
-            copies.load_id not in (select new_loads.load_id from new_loads)
-            and copies.{{ envelope_id }} in (select new_envelope_ids.{{ envelope_id }} from new_envelope_ids)
+        inner join hash_matches
+            on
+                copies.load_id = hash_matches.load_id
+                and copies.line_number = hash_matches.line_number
     )
 
     select * from {{ landed }}
     where load_id in (select new_loads.load_id from new_loads)
     union all
     select * from {{ landed }}
-    where rowid in (select earlier_copies.landed_row from earlier_copies)
+    where
+        rowid in (select earlier_copies.landed_row from earlier_copies)
+        and {{ envelope_id }} in (select new_envelope_ids.event_id from new_envelope_ids)
 {%- endmacro %}
 
 

@@ -201,10 +201,12 @@ projected as (
                 then checked_{{ property }}
         end as {{ property }},
         {%- endfor %}
-        -- incremental bookkeeping: the conversation the row names whatever its class, and the
-        -- build that classified it
+        -- incremental bookkeeping: the conversation the row names whatever its class, the
+        -- build that classified it, and its envelope id hashed (where later loads look for
+        -- earlier copies of their ids, D55)
         checked_conversation_id as payload_conversation_id,
-        {{ build_started_at() }} as classified_at
+        {{ build_started_at() }} as classified_at,
+        {{ hash64('envelope_id') }} as event_id_hash
     from classified
 )
 
