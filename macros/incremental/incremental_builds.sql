@@ -299,9 +299,11 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The loads a staging model has not classified yet, and the distinct envelope ids of their rows
-    with their hashes: the opening CTEs of both versions below. -#}
-{% macro new_loads_and_envelope_ids(landed, envelope_id) -%}
+{#- The opening CTEs of both versions below: `new_loads` (the loads the staging model has not
+    classified yet), `new_envelope_ids` (the distinct envelope ids of their rows, with their
+    hashes) and `hash_matches` (the classified rows whose id hashes as a new id does, found on
+    that one integer column; each is confirmed on the id by the version using it). -#}
+{% macro classification_candidates(landed, envelope_id) -%}
     new_loads as (
         select landed_loads.load_id
         from (select distinct landed_load_ids.load_id from {{ landed }} as landed_load_ids) as landed_loads
@@ -314,38 +316,7 @@
             {{ hash64('new_rows.' ~ envelope_id) }} as event_id_hash
         from {{ landed }} as new_rows
         where new_rows.load_id in (select new_loads.load_id from new_loads)
-    )
-{%- endmacro %}
-
-{% macro default__landed_rows_to_classify(landed, envelope_id) -%}
-    with {{ new_loads_and_envelope_ids(landed, envelope_id) }},
-
-    earlier_copies as (
-        select
-            classified.load_id,
-            classified.line_number
-        from {{ this }} as classified
-        where
-            classified.event_id_hash in (select new_envelope_ids.event_id_hash from new_envelope_ids)
-            and classified.event_id in (select new_envelope_ids.event_id from new_envelope_ids)
-    )
-
-    select * from {{ landed }}
-    where load_id in (select new_loads.load_id from new_loads)
-    union all
-    select landed_rows.*
-    from {{ landed }} as landed_rows
-    inner join earlier_copies
-        on
-            landed_rows.load_id = earlier_copies.load_id
-            and landed_rows.line_number = earlier_copies.line_number
-{%- endmacro %}
-
-{#- DuckDB: the rows whose id hash matches are located in the landed table on two integer columns
-    and fetched by rowid, so that neither the ids nor the wide table are read in full; the id is
-    confirmed on the few rows fetched. -#}
-{% macro duckdb__landed_rows_to_classify(landed, envelope_id) -%}
-    with {{ new_loads_and_envelope_ids(landed, envelope_id) }},
+    ),
 
     hash_matches as (
         select
@@ -353,7 +324,29 @@
             classified.line_number
         from {{ this }} as classified
         where classified.event_id_hash in (select new_envelope_ids.event_id_hash from new_envelope_ids)
-    ),
+    )
+{%- endmacro %}
+
+{% macro default__landed_rows_to_classify(landed, envelope_id) -%}
+    with {{ classification_candidates(landed, envelope_id) }}
+
+    select * from {{ landed }}
+    where load_id in (select new_loads.load_id from new_loads)
+    union all
+    select landed_rows.*
+    from {{ landed }} as landed_rows
+    inner join hash_matches
+        on
+            landed_rows.load_id = hash_matches.load_id
+            and landed_rows.line_number = hash_matches.line_number
+    where landed_rows.{{ envelope_id }} in (select new_envelope_ids.event_id from new_envelope_ids)
+{%- endmacro %}
+
+{#- DuckDB: the hash matches are located in the landed table on its two integer columns and
+    fetched by rowid, so that neither the ids nor the wide table are read in full; the id is
+    confirmed on the few rows fetched. -#}
+{% macro duckdb__landed_rows_to_classify(landed, envelope_id) -%}
+    with {{ classification_candidates(landed, envelope_id) }},
 
     earlier_copies as (
         select copies.rowid as landed_row
