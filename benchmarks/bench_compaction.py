@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_incremental import BIN, BUILD, COMPACT, export_files, generate, step
+from bench_incremental import BIN, BUILD, COMPACT, DBT, export_files, generate, step
 
 
 def main() -> int:
@@ -42,7 +42,7 @@ def main() -> int:
     nights = generate(exports, args, work, base)[-args.nights :]
     earlier = export_files(exports, before=nights[0])
     step("land the backfill", [BIN / "chat-analytics", "land", *earlier], work, base)
-    step("dbt seed", [BIN / "dbt", "seed"], work, base)
+    step("dbt seed", [*DBT, "seed"], work, base)
     step("dbt build (backfill)", BUILD, work, base)
     step("compact (backfill)", COMPACT, work, base)
 
@@ -52,7 +52,7 @@ def main() -> int:
         shutil.copy2(base, db)
         shutil.rmtree(work / f"target-{db.stem}", ignore_errors=True)
         shutil.copytree(work / f"target-{base.stem}", work / f"target-{db.stem}")
-        step(f"{policy}: dbt parse", [BIN / "dbt", "parse"], work, db)
+        step(f"{policy}: dbt parse", [*DBT, "parse"], work, db)
         total = 0.0
         for number, night in enumerate(nights, start=1):
             files = export_files(exports, on=night)

@@ -18,6 +18,7 @@ directory, not in the caller's.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -100,6 +101,14 @@ def dbt_executable() -> str:
     return found
 
 
+def dbt_command() -> list[str]:
+    """How to start dbt: through :mod:`chat_analytics.dbt_main` when this Python has dbt (it
+    skips the interpreter's teardown after the command, D56), else the dbt on PATH."""
+    if importlib.util.find_spec("dbt.cli") is not None:
+        return [sys.executable, "-m", "chat_analytics.dbt_main"]
+    return [dbt_executable()]
+
+
 def dbt_environment(project: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment dbt runs with: ours, plus absolute warehouse paths and the profile dir."""
     env = dict(os.environ)
@@ -156,7 +165,7 @@ def run_dbt(
     out = stream if stream is not None else sys.stdout
     artifact_path = target / _artifact_name(args)
     command = [
-        dbt_executable(),
+        *dbt_command(),
         *args,
         "--target-path",
         str(target),

@@ -121,7 +121,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     out = stream or sys.stdout
     project = dbt_runner.project_dir(args.project_dir)
-    dbt_runner.dbt_executable()
+    dbt_runner.dbt_command()
     _check_paths(args.paths)
     if args.compact_every < 0:
         raise UsageError(f"--compact-every must be 0 or more days, not {args.compact_every}")
