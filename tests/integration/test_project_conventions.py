@@ -118,13 +118,16 @@ def keeps_build_watermark(node: dict) -> bool:
 
 
 def upstream_scope_misses(manifest: dict, test: dict, condition: str) -> str | None:
-    """A scope by the write markers of an upstream model (`<alias>.<marker> > ...` in a subquery,
-    DECISIONLOG D46) is sound when the marker is a documented column of a model the test depends
-    on and the tested model keeps a build watermark (the test then records it)."""
+    """A scope by a write marker in a subquery (`<alias>.<marker> > ...`) is sound when the marker
+    is a documented column of what is tested (the subquery selects its keys written since), or of
+    an upstream model (DECISIONLOG D46) when the tested model keeps a build watermark (the test
+    then records it)."""
     match = UPSTREAM_SCOPE.search(condition)
     if match is None:
         return "names no column of its model"
     marker = match.group(2).lower()
+    if marker in {c.lower() for c in columns_under_test(manifest, test)}:
+        return None  # a subquery over what is tested, by its own marker
     tested = manifest["nodes"].get(test.get("attached_node") or "") or {}
     upstream = [
         manifest["nodes"][uid]
@@ -358,6 +361,20 @@ def test_checks_can_fail():
                 "w",
                 changed_rows="nowhere > __last_passed_at__",
             ),
+            fake_test(
+                "unique_combination_of_columns",
+                "stg_a__events",
+                "v",
+                changed_keys="event_id in (select a.event_id from t as a"
+                " where a.event_id > __last_passed_at__)",
+            ),
+            fake_test(
+                "unique_combination_of_columns",
+                "stg_a__events",
+                "u",
+                changed_keys="event_id in (select a.event_id from t as a"
+                " where a.nowhere > __last_passed_at__)",
+            ),
         ]
     )
     fake = {
@@ -385,6 +402,9 @@ def test_checks_can_fail():
     assert misscoped_tests(fake) == [
         "not_null_stg_a__events_y: scope 'written_at > __last_passed_at__' names no column of"
         " its model",
+        "unique_combination_of_columns_stg_a__events_u: scope 'event_id in (select a.event_id"
+        " from t as a where a.nowhere > __last_passed_at__)' names no column of an upstream"
+        " model (nowhere)",
         "unique_combination_of_columns_stg_a__events_w: scope 'nowhere > __last_passed_at__'"
         " names no column of its model",
         "unique_stg_a__events_x: a uniqueness test scoped with where",

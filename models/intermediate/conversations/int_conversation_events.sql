@@ -59,10 +59,11 @@ select_event_columns as (
         rating,
         ended_by,
 
-        -- bookkeeping: the build that classified the event in staging (D49) and the build that
-        -- wrote the row (D27, D50)
+        -- bookkeeping: the build that classified the event in staging (D49), the build that
+        -- wrote the row (D27, D50), and the id's hash its primary-key test probes (D57)
         classified_at,
-        {{ build_started_at() }} as reassembled_at
+        {{ build_started_at() }} as reassembled_at,
+        event_id_hash
     from select_chat_events
 )
 
