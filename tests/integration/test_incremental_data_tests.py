@@ -248,6 +248,60 @@ def test_a_new_row_that_repeats_an_old_key_fails(built, tools):
     _check(tools.run_dbt(["test", *DATA_TESTS], db, tmp, salt=SALT), tools)
 
 
+def _literal(value) -> str:
+    return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+
+
+@pytest.mark.parametrize(
+    "table, key, stamp, alias",
+    [
+        (
+            "raw.snowplow_events",
+            ["load_id", "line_number"],
+            "landed_at",
+            "source_snowplow_events_primary_key",
+        ),
+        (
+            "intermediate.int_conversation_events",
+            ["source", "event_id"],
+            "reassembled_at",
+            "int_conversation_events_primary_key",
+        ),
+    ],
+)
+def test_a_key_test_of_the_new_keys_catches_a_new_copy_of_an_old_row(
+    built, tools, table, key, stamp, alias
+):
+    """The primary-key tests that select the keys written since they last passed (the loads
+    landed since, the ids by their hash, D57) still compare those keys with every older row."""
+    tmp, db, first_build, *_ = built
+    columns = ", ".join(key)
+    (row,) = tools.query(
+        db,
+        f"select {columns} from {table} where {stamp} <= ? order by {columns} limit 1",
+        [first_build],
+    )
+    same_key = " and ".join(f"{column} = {_literal(row[column])}" for column in key)
+    # a copy of a row written before the test last passed, stamped as written after it
+    _execute(
+        db,
+        f"insert into {table} select * replace (current_timestamp::timestamp as {stamp})"
+        f" from {table} where {same_key}",
+    )
+    select = ["--select", alias, *DATA_TESTS]
+    try:
+        result = tools.run_dbt(["test", *select], db, tmp, salt=SALT)
+        assert result.returncode != 0, tools.describe(result)
+        assert _failures(tmp) == {alias: 1}
+    finally:
+        _execute(
+            db,
+            f"delete from {table} where {same_key}"
+            f" and {stamp} > cast('{_text(tools, db, first_build)}' as timestamp)",
+        )
+    _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
+
+
 @pytest.mark.parametrize(
     "mart, key, upstream",
     [
