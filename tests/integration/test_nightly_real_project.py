@@ -191,3 +191,34 @@ def test_real_project_good_night_then_bad_batch(env, capsys):
     assert not re.search(r"<script[^>]*\bsrc\s*=|<link\b", html, re.I)
     assert "NOT PUBLISHED" in html and "assert_no_loadtest_conversations" in html
     assert "event quality per source and day received" in html.lower()
+
+
+def test_demo_builds_over_a_warehouse_of_an_earlier_version(env, monkeypatch, capsys):
+    """`chat-analytics demo` twice, the second time over a build database whose events table
+    lacks a column the model has now (as one built by an earlier version of the project): the
+    demo's full refresh builds it again and publishes, where an incremental build stops."""
+    monkeypatch.setenv("DBT_TARGET_PATH", str(env["tmp"] / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(env["tmp"] / "logs"))
+    sample = ["--out", str(env["tmp"] / "sample"), "--days", "2"]
+    assert cli.main(["demo", *sample]) == 0
+    con = duckdb.connect(str(env["db"]))
+    try:
+        con.execute("alter table intermediate.int_conversation_events drop column event_id_hash")
+    finally:
+        con.close()
+    capsys.readouterr()
+    assert cli.main(["demo", *sample]) == 0
+    out = capsys.readouterr().out
+    assert "nightly: PUBLISHED" in out and "Headline metrics" in out
+    con = duckdb.connect(str(env["db"]), read_only=True)
+    try:
+        columns = {
+            row[0]
+            for row in con.execute(
+                "select column_name from duckdb_columns()"
+                " where schema_name = 'intermediate' and table_name = 'int_conversation_events'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert "event_id_hash" in columns
