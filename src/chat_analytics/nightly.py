@@ -50,6 +50,8 @@ FRESHNESS_RANK = {"pass": 0, "warn": 1, "error": 2, "runtime error": 3}
 # Compacting once a week merges a week of nights' row groups at once: over seven nights of the
 # 6,000 conversations/day benchmark, 16 s once against 28 s night by night (DECISIONLOG D51).
 COMPACT_EVERY_DAYS = 7
+# dbt's error when an incremental model's columns differ from its table's (on_schema_change: fail)
+SCHEMA_OUT_OF_SYNC = "schemas on this incremental model are out of sync"
 
 
 @dataclass
@@ -275,6 +277,13 @@ def _pipeline(
             build.artifact_path,
             manifest=dbt_runner.read_artifact(build.artifact_path.with_name("manifest.json")),
         )
+        stale = [n.name for n in gate.nodes_failed if SCHEMA_OUT_OF_SYNC in (n.message or "")]
+        if stale:
+            gate.reasons.append(
+                f"{', '.join(stale)}: the table in the build database does not have the model's"
+                " columns (built by an earlier version of the project); run `chat-analytics"
+                " nightly --full-refresh` once to rebuild every model from the landed data"
+            )
     if args.strict_freshness:
         for row in outcome.freshness:
             if FRESHNESS_RANK.get(row["status"], 3) >= FRESHNESS_RANK["error"]:

@@ -222,3 +222,27 @@ def test_demo_builds_over_a_warehouse_of_an_earlier_version(env, monkeypatch, ca
     finally:
         con.close()
     assert "event_id_hash" in columns
+
+
+def test_nightly_names_the_full_refresh_a_table_of_an_earlier_version_needs(env, capsys):
+    """A build database whose events table lacks a column the model has now (as one built by an
+    earlier version of the project): the nightly stops with exit 1 and says to run it once with
+    --full-refresh, which then publishes."""
+    sample = generated_sample(env["tmp"] / "exports")
+    assert nightly(env, str(sample)) == 0
+    con = duckdb.connect(str(env["db"]))
+    try:
+        con.execute("alter table intermediate.int_conversation_events drop column event_id_hash")
+    finally:
+        con.close()
+    capsys.readouterr()
+    assert nightly(env, str(sample)) == 1
+    out = capsys.readouterr().out
+    assert "NOT PUBLISHED" in out
+    assert (
+        "int_conversation_events: the table in the build database does not have the model's"
+        " columns" in out
+    )
+    assert "run `chat-analytics nightly --full-refresh` once" in out
+    assert nightly(env, str(sample), "--full-refresh") == 0
+    assert "nightly: PUBLISHED" in capsys.readouterr().out
