@@ -248,6 +248,19 @@ def test_a_new_row_that_repeats_an_old_key_fails(built, tools):
     _check(tools.run_dbt(["test", *DATA_TESTS], db, tmp, salt=SALT), tools)
 
 
+def _fails_on_one_row_until_repaired(tools, db: Path, tmp: Path, alias: str, repair: str) -> None:
+    """The data test `alias`, run alone, fails on exactly one row; `repair` (SQL, run whatever the
+    outcome) puts the row back, and the test passes again."""
+    select = ["--select", alias, *DATA_TESTS]
+    try:
+        result = tools.run_dbt(["test", *select], db, tmp, salt=SALT)
+        assert result.returncode != 0, tools.describe(result)
+        assert _failures(tmp) == {alias: 1}
+    finally:
+        _execute(db, repair)
+    _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
+
+
 def _literal(value) -> str:
     return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
 
@@ -288,18 +301,14 @@ def test_a_key_test_of_the_new_keys_catches_a_new_copy_of_an_old_row(
         f"insert into {table} select * replace (current_timestamp::timestamp as {stamp})"
         f" from {table} where {same_key}",
     )
-    select = ["--select", alias, *DATA_TESTS]
-    try:
-        result = tools.run_dbt(["test", *select], db, tmp, salt=SALT)
-        assert result.returncode != 0, tools.describe(result)
-        assert _failures(tmp) == {alias: 1}
-    finally:
-        _execute(
-            db,
-            f"delete from {table} where {same_key}"
-            f" and {stamp} > cast('{_text(tools, db, first_build)}' as timestamp)",
-        )
-    _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
+    _fails_on_one_row_until_repaired(
+        tools,
+        db,
+        tmp,
+        alias,
+        f"delete from {table} where {same_key}"
+        f" and {stamp} > cast('{_text(tools, db, first_build)}' as timestamp)",
+    )
 
 
 @pytest.mark.parametrize(
@@ -338,17 +347,14 @@ def test_a_mart_key_test_records_its_marts_watermark(built, tools, mart, key, up
         f"create table main.kept_row as select * from marts.{mart} where {key} = '{row['k']}';"
         f" insert into marts.{mart} select * from main.kept_row",
     )
-    try:
-        result = tools.run_dbt(["test", *select], db, tmp, salt=SALT)
-        assert result.returncode != 0, tools.describe(result)
-        assert _failures(tmp) == {alias: 1}
-    finally:
-        _execute(
-            db,
-            f"delete from marts.{mart} where {key} = '{row['k']}';"
-            f" insert into marts.{mart} select * from main.kept_row; drop table main.kept_row",
-        )
-    _check(tools.run_dbt(["test", *select], db, tmp, salt=SALT), tools)
+    _fails_on_one_row_until_repaired(
+        tools,
+        db,
+        tmp,
+        alias,
+        f"delete from marts.{mart} where {key} = '{row['k']}';"
+        f" insert into marts.{mart} select * from main.kept_row; drop table main.kept_row",
+    )
 
 
 def test_a_message_whose_conversation_is_gone_fails_until_it_is_back(built, tools):

@@ -193,6 +193,16 @@ def test_real_project_good_night_then_bad_batch(env, capsys):
     assert "event quality per source and day received" in html.lower()
 
 
+def as_an_earlier_version_built_it(db: Path) -> None:
+    """The build database as a version of the project before `int_conversation_events` had
+    `event_id_hash` left it (DECISIONLOG D57): the table lacks a column the model has now."""
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("alter table intermediate.int_conversation_events drop column event_id_hash")
+    finally:
+        con.close()
+
+
 def test_demo_builds_over_a_warehouse_of_an_earlier_version(env, monkeypatch, capsys):
     """`chat-analytics demo` twice, the second time over a build database whose events table
     lacks a column the model has now (as one built by an earlier version of the project): the
@@ -201,11 +211,7 @@ def test_demo_builds_over_a_warehouse_of_an_earlier_version(env, monkeypatch, ca
     monkeypatch.setenv("DBT_LOG_PATH", str(env["tmp"] / "logs"))
     sample = ["--out", str(env["tmp"] / "sample"), "--days", "2"]
     assert cli.main(["demo", *sample]) == 0
-    con = duckdb.connect(str(env["db"]))
-    try:
-        con.execute("alter table intermediate.int_conversation_events drop column event_id_hash")
-    finally:
-        con.close()
+    as_an_earlier_version_built_it(env["db"])
     capsys.readouterr()
     assert cli.main(["demo", *sample]) == 0
     out = capsys.readouterr().out
@@ -230,11 +236,7 @@ def test_nightly_names_the_full_refresh_a_table_of_an_earlier_version_needs(env,
     --full-refresh, which then publishes."""
     sample = generated_sample(env["tmp"] / "exports")
     assert nightly(env, str(sample)) == 0
-    con = duckdb.connect(str(env["db"]))
-    try:
-        con.execute("alter table intermediate.int_conversation_events drop column event_id_hash")
-    finally:
-        con.close()
+    as_an_earlier_version_built_it(env["db"])
     capsys.readouterr()
     assert nightly(env, str(sample)) == 1
     out = capsys.readouterr().out
