@@ -1,9 +1,11 @@
-"""`python -m chat_analytics.dbt_main`, the way the nightly starts dbt: dbt's exit codes, and a
+"""`python -m chat_analytics.dbt_main`, the way the nightly starts dbt: dbt's exit codes, a
 database closed as dbt closes it (checkpointed, no write-ahead log left beside it, no semaphore
-left for multiprocessing's tracker to warn about)."""
+left for multiprocessing's tracker to warn about), and the compiled templates kept between
+commands."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -53,12 +55,15 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def run(args: list[str], project: Path, db: Path) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], project: Path, db: Path, templates: Path | None = None
+) -> subprocess.CompletedProcess:
     env = {
         "FIXTURE_DB": str(db),
         "DBT_PROFILES_DIR": str(project),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "PATH": "/usr/bin:/bin",
+        "CHAT_ANALYTICS_TEMPLATE_CACHE": str(templates) if templates else "",
     }
     return subprocess.run(
         [*DBT_MAIN, *args, "--target-path", str(project / "target")],
@@ -101,3 +106,27 @@ def test_exit_codes_are_dbts(project: Path, tmp_path: Path) -> None:
     usage = run(["no-such-command"], project, db)
     assert usage.returncode == 2
     assert "No such command" in usage.stdout + usage.stderr
+
+
+def test_a_command_reads_the_templates_an_earlier_one_compiled(
+    project: Path, tmp_path: Path
+) -> None:
+    templates = tmp_path / "templates"
+    compiled = project / "target" / "run" / "dbt_main_fixture" / "models" / "answers.sql"
+    db = tmp_path / "fixture.duckdb"
+    for _ in range(2):  # a full parse, then a run on the parsed project (what a nightly does)
+        first = run(["run", "--select", "answers"], project, db, templates)
+        assert first.returncode == 0, first.stdout + first.stderr
+    written = {path.name for path in templates.glob("*.code")}
+    sql = compiled.read_text()
+    for path in templates.glob("*.code"):
+        os.utime(path, ns=(1, 1))
+    again = run(["run", "--select", "answers"], project, db, templates)
+    assert again.returncode == 0, again.stdout + again.stderr
+    after = {path.name: path.stat().st_mtime_ns for path in templates.glob("*.code")}
+    assert after.keys() == written  # nothing compiled that was not compiled before
+    # read: marked as used (dbt's materialization and adapter macros, the model)
+    assert sum(1 for mtime in after.values() if mtime > 1) > 20
+    assert compiled.read_text() == sql
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select answer from main.answers").fetchall() == [(42,)]
