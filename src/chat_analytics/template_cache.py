@@ -25,6 +25,7 @@ import marshal
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -143,11 +144,18 @@ def _write(path: Path, code: CodeType) -> None:
 
 
 def prune(directory: Path, keep: int = MAX_ENTRIES) -> int:
-    """Remove all but the ``keep`` most recently used entries; how many were removed."""
+    """Remove all but the ``keep`` most recently used entries, and partial entries an
+    interrupted command left over an hour ago; how many entries were removed."""
     try:
-        entries = [e for e in os.scandir(directory) if e.name.endswith(_SUFFIX)]
+        files = list(os.scandir(directory))
     except OSError:
         return 0
+    stale = time.time() - 3600
+    for partial in (f for f in files if f.name.endswith(".tmp")):
+        with contextlib.suppress(OSError):
+            if partial.stat().st_mtime < stale:
+                os.unlink(partial.path)
+    entries = [f for f in files if f.name.endswith(_SUFFIX)]
     if len(entries) <= keep:
         return 0
     by_use = []

@@ -152,6 +152,15 @@ def test_the_least_recently_used_entries_go_beyond_the_limit(tmp_path: Path) -> 
     assert entries(tmp_path) == [entry(0)]
 
 
+def test_partial_entries_of_an_interrupted_command_go_after_an_hour(tmp_path: Path) -> None:
+    old, recent = tmp_path / "a.code.1.2.tmp", tmp_path / "b.code.3.4.tmp"
+    for partial in (old, recent):
+        partial.write_bytes(b"half an entry")
+    os.utime(old, (1_000_000, 1_000_000))
+    template_cache.prune(tmp_path)
+    assert sorted(tmp_path.iterdir()) == [recent]  # perhaps still being written
+
+
 def test_where_the_cache_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CHAT_ANALYTICS_TEMPLATE_CACHE", raising=False)
     monkeypatch.delenv("DBT_MACRO_DEBUGGING", raising=False)
