@@ -2,7 +2,8 @@
 
     python benchmarks/bench_incremental.py                      # 90 days x 12,000 conversations
     python benchmarks/bench_incremental.py --days 30 --conversations-per-day 300 --keep
-    python benchmarks/bench_incremental.py --keep, then --reuse   # time again on the same world
+    python benchmarks/bench_incremental.py --keep    # and keep the world it prepared, then
+    python benchmarks/bench_incremental.py --reuse   # time again on that world
 
 The default world (17.3 million landed rows) takes about 15 minutes and 40 GB of disk in
 --workdir (50 GB with --keep); the benchmark checks the free space first. Its target is the

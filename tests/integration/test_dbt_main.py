@@ -115,8 +115,8 @@ def test_a_command_reads_the_templates_an_earlier_one_compiled(
     compiled = project / "target" / "run" / "dbt_main_fixture" / "models" / "answers.sql"
     db = tmp_path / "fixture.duckdb"
     for _ in range(2):  # a full parse, then a run on the parsed project (what a nightly does)
-        first = run(["run", "--select", "answers"], project, db, templates)
-        assert first.returncode == 0, first.stdout + first.stderr
+        earlier = run(["run", "--select", "answers"], project, db, templates)
+        assert earlier.returncode == 0, earlier.stdout + earlier.stderr
     written = {path.name for path in templates.glob("*.code")}
     sql = compiled.read_text()
     for path in templates.glob("*.code"):
