@@ -18,7 +18,7 @@ from chat_analytics.template_cache import installed
 
 @pytest.fixture
 def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The sources jinja itself compiled (its code generator ran for them)."""
+    """One name per template jinja itself compiled (its code generator ran for it)."""
     sources: list[str] = []
     generate = jinja2.Environment._generate
 
